@@ -1,0 +1,70 @@
+"""The app factory: settings in, a FastAPI app with every router, handler and middleware out."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from server import __version__, errors
+from server.assets import HashedStaticFiles
+from server.jobs import Jobs
+from server.paths import STATIC_DIR
+from server.registry import Registry
+from server.responses import OrjsonResponse
+from server.routers import health, imports, models, pages, trace, training, ws
+from server.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
+from server.settings import Settings
+from server.tracing import Tracer
+
+DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, forward and through
+BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.registry = Registry(settings.data_dir)
+        app.state.tracer = Tracer(settings, app.state.registry)
+        app.state.jobs = Jobs(settings, app.state.registry)
+        try:
+            yield
+        finally:
+            await app.state.jobs.shutdown()
+
+    app = FastAPI(
+        title="Unrolled",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=OrjsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.allowed_origins = allowed_origins(settings)
+    errors.install(app)
+
+    for router in (health, models, trace, training, imports):
+        app.include_router(router.router)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+    app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    # Middleware added last runs first: headers outermost (so even a 413 carries them),
+    # then the size cap, then CORS.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["content-type"],
+        )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.upload_max_bytes,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
+    return app

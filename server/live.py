@@ -1,0 +1,221 @@
+"""One WebSocket session of /ws (contracts.md section 5).
+
+A reader task takes client messages (size cap, rate limit, idle timeout) and queues them; the
+session handles them one at a time. When the client goes away the reader notices at once, and a
+trace being streamed stops between two frames: no more work is done for a closed socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import orjson
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from engine.model import ModelState
+from server.errors import describe_validation_errors
+from server.registry import Entry
+from server.responses import dumps
+from server.schemas import TraceRequest, check_text
+from server.settings import Settings
+from server.tracing import Prepared, TraceError, Tracer
+
+_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what sending to a closed socket raises
+
+
+class TokenBucket:
+    """`rate` messages per second on average, bursts of up to `burst`."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.last = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class Live:
+    """Where live typing stands: a model, its state and the next position."""
+
+    entry: Entry
+    state: ModelState | None = None
+    t: int = 0
+    pending: Prepared | None = None  # the last trace; its final state is computed on demand
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, settings: Settings, tracer: Tracer):
+        self.ws = websocket
+        self.settings = settings
+        self.tracer = tracer
+        self.inbox: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
+        self.gone = asyncio.Event()
+        self.live: Live | None = None
+        self.top_k = 5
+        self._send_lock = asyncio.Lock()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        if self.gone.is_set():
+            raise WebSocketDisconnect(1001)
+        async with self._send_lock:
+            await self.ws.send_text(text)
+
+    async def error(self, message: str) -> None:
+        await self.send(dumps({"type": "error", "message": message}).decode())
+
+    async def _read(self) -> None:
+        s = self.settings
+        bucket = TokenBucket(s.ws_rate, 2 * s.ws_rate)
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(self.ws.receive(), s.ws_idle_timeout)
+                except TimeoutError:
+                    await self.ws.close(code=1000, reason=f"idle for {s.ws_idle_timeout:g} s")
+                    return
+                if message["type"] == "websocket.disconnect":
+                    return
+                raw = message.get("text")
+                if raw is None:
+                    data = message.get("bytes") or b""
+                    raw = data.decode("utf-8", "replace")
+                if len(raw.encode("utf-8", "surrogatepass")) > s.ws_max_message_bytes:
+                    await self.error(f"Message too large: at most {s.ws_max_message_bytes} bytes.")
+                    continue
+                if not bucket.take():
+                    await self.error(f"Too many messages: at most {s.ws_rate:g} per second.")
+                    continue
+                if self.inbox.full():
+                    await self.error("Too many requests waiting; wait for the answers first.")
+                    continue
+                self.inbox.put_nowait(raw)
+        except _GONE:
+            return
+        finally:
+            self.gone.set()
+
+    async def run(self) -> None:
+        reader = asyncio.create_task(self._read())
+        try:
+            while True:
+                getter = asyncio.create_task(self.inbox.get())
+                await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    return  # the reader ended: the client left (or idled out)
+                await self.handle(getter.result())
+        except _GONE:
+            return
+        finally:
+            self.gone.set()
+            reader.cancel()
+            if self.ws.client_state == WebSocketState.CONNECTED:
+                try:
+                    await self.ws.close()
+                except _GONE:
+                    pass
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def handle(self, raw: str) -> None:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            await self.error(f"The message is not valid JSON ({e}).")
+            return
+        if not isinstance(message, dict):
+            await self.error('The message must be a JSON object, e.g. {"type": "reset"}.')
+            return
+        kind = message.get("type", "trace")
+        try:
+            if kind == "trace":
+                await self.trace(message)
+            elif kind == "feed":
+                await self.feed(message)
+            elif kind == "reset":
+                await self.reset(message)
+            else:
+                await self.error("Unknown message type; use trace, feed or reset.")
+        except TraceError as e:
+            await self.error(str(e))
+
+    async def trace(self, message: dict) -> None:
+        try:
+            req = TraceRequest.model_validate(message)
+        except ValidationError as e:
+            await self.error(describe_validation_errors(e.errors()))
+            return
+        prepared = self.tracer.prepare(req)
+        self.top_k = req.top_k
+        result = await self.tracer.compute(prepared)
+        self.live = Live(prepared.entry, None, result.T, prepared)
+        self.tracer.streaming += 1
+        try:
+            for text in result.frames:
+                if self.gone.is_set():
+                    return  # the client left mid-stream: stop here
+                await self.send(text)
+        finally:
+            self.tracer.streaming -= 1
+
+    def _model(self, message: dict) -> Live:
+        model_id = message.get("model")
+        if model_id is not None and not isinstance(model_id, str):
+            raise TraceError("model must be a model id (a string).")
+        if model_id and (self.live is None or self.live.entry.id != model_id):
+            self.live = Live(self.tracer.entry(model_id))
+        if self.live is None:
+            raise TraceError('Send a trace first, or give "model" with the feed.')
+        return self.live
+
+    async def feed(self, message: dict) -> None:
+        text = message.get("text")
+        if not isinstance(text, str) or not text:
+            await self.error('feed needs "text": one or more characters or words.')
+            return
+        if len(text) > self.settings.max_text_chars:
+            await self.error(f"text: at most {self.settings.max_text_chars} characters.")
+            return
+        try:
+            check_text(text)
+        except ValueError as e:
+            await self.error(str(e))
+            return
+        live = self._model(message)
+        if live.entry.model.config.bidirectional:
+            raise TraceError("Live typing needs a model that reads forward only.")
+        tokens = live.entry.vocab.tokenize(text)
+        if live.t + len(tokens) > self.settings.max_tokens:
+            raise TraceError(
+                f"Live typing is limited to {self.settings.max_tokens} tokens; send a reset."
+            )
+        try:
+            ids = live.entry.vocab.encode_tokens(tokens)
+        except ValueError as e:
+            raise TraceError(f"Model {live.entry.id!r} does not know these {e}.") from e
+        if live.pending is not None:
+            live.state = self.tracer.final_state(live.pending)
+            live.pending = None
+        for token, token_id in zip(tokens, ids, strict=True):
+            live.state, frame = self.tracer.live_step(live.entry, live.state, token_id, self.top_k)
+            frame.update(phase="forward", live=True, t=live.t, token=token)
+            live.t += 1
+            await self.send(dumps(frame).decode())
+
+    async def reset(self, message: dict) -> None:
+        live = self._model(message) if message.get("model") or self.live else None
+        if live is not None:
+            live.state, live.t, live.pending = None, 0, None
+        await self.send(dumps({"type": "reset", "ok": True}).decode())

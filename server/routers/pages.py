@@ -1,0 +1,57 @@
+"""The page (/), the embeddable widget (/embed), plotly.js and the favicon."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server import assets
+from server.deps import SettingsDep
+from server.paths import TEMPLATES_DIR
+
+router = APIRouter(tags=["page"], include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+_MISSING_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<title>Unrolled</title><h1>Unrolled</h1>
+<p>The page ({name}) is not installed; the API is at <a href="/docs">/docs</a>.</p></html>"""
+
+
+def _render(request: Request, name: str, settings) -> HTMLResponse:
+    if not (TEMPLATES_DIR / name).is_file():
+        return HTMLResponse(_MISSING_PAGE.format(name=name))
+    context = {
+        "static": assets.static,
+        "plotly_url": assets.plotly_url(),
+        "settings": settings.limits(),
+    }
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _render(request, "index.html", settings)
+
+
+@router.get("/embed", response_class=HTMLResponse)
+async def embed(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _render(request, "embed.html", settings)
+
+
+@router.get("/vendor/plotly-{version}.min.js")
+async def plotly_js(version: str) -> FileResponse:
+    path = assets.plotly_file()
+    if path is None or version != assets.plotly_version():
+        raise HTTPException(404, f"plotly.js {version} is not available; see {assets.plotly_url()}")
+    return FileResponse(
+        path, media_type="text/javascript", headers={"cache-control": assets.LONG_CACHE}
+    )
+
+
+@router.get("/favicon.svg")
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response(
+        assets.favicon_svg(), media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+    )

@@ -1,0 +1,142 @@
+"""Built-in training tasks, shared by scripts/train_demos.py and POST /api/train.
+
+- hello:    next character of "hello" over h, e, l, o (the smallest thing an RNN can learn);
+- rhymes:   next character of a few public-domain nursery rhymes;
+- question: statement or question? "you are good" vs "are you good": the same words, and only
+            their order tells them apart, so the model must remember what came first.
+- text:     next character of the user's own text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.tokenize import Vocabulary
+
+RHYMES = """twinkle, twinkle, little star,
+how i wonder what you are!
+up above the world so high,
+like a diamond in the sky.
+
+mary had a little lamb,
+its fleece was white as snow;
+and everywhere that mary went,
+the lamb was sure to go.
+
+humpty dumpty sat on a wall,
+humpty dumpty had a great fall.
+all the king's horses and all the king's men
+couldn't put humpty together again.
+
+jack and jill went up the hill
+to fetch a pail of water;
+jack fell down and broke his crown,
+and jill came tumbling after.
+
+baa, baa, black sheep, have you any wool?
+yes sir, yes sir, three bags full.
+"""
+
+# Subject-verb pairs whose order flips between a statement and a question.
+_PAIRS = [
+    ("you", "are"),
+    ("they", "are"),
+    ("we", "are"),
+    ("he", "is"),
+    ("she", "is"),
+    ("it", "is"),
+    ("i", "am"),
+]
+_COMPLEMENTS = [
+    "good",
+    "happy",
+    "late",
+    "ready",
+    "tired",
+    "hungry",
+    "here",
+    "home",
+    "right",
+    "sure",
+    "cold",
+    "busy",
+]
+_MODALS = ["can", "will", "should"]
+_VERBS = ["swim", "run", "help", "come", "sing", "read"]
+LABELS = ["statement", "question"]
+
+
+def question_examples() -> list[tuple[str, int]]:
+    """Every sentence of the question task: (text, 0 statement | 1 question)."""
+    out: list[tuple[str, int]] = []
+    for (subj, verb), comp in itertools.product(_PAIRS, _COMPLEMENTS):
+        out.append((f"{subj} {verb} {comp}", 0))
+        out.append((f"{verb} {subj} {comp}", 1))
+    subjects = [s for s, _ in _PAIRS]
+    for subj, modal, verb in itertools.product(subjects, _MODALS, _VERBS):
+        out.append((f"{subj} {modal} {verb}", 0))
+        out.append((f"{modal} {subj} {verb}", 1))
+    return out
+
+
+@dataclass
+class Task:
+    id: str
+    description: str
+    kind: str  # "lm" (next token) | "classify" (one label per text)
+    level: str = "char"
+    text: str = ""  # lm: the training text
+    examples: list[tuple[str, int]] = field(default_factory=list)  # classify
+    labels: list[str] | None = None
+    example: str = ""  # a text to try the trained model on
+
+    def vocabulary(self) -> Vocabulary:
+        if self.kind == "lm":
+            return Vocabulary.from_text(self.text, level=self.level)
+        return Vocabulary.from_text(" ".join(t for t, _ in self.examples), level=self.level)
+
+    def encoded_examples(self, vocab: Vocabulary) -> list[tuple[np.ndarray, int]]:
+        return [(vocab.encode(text), label) for text, label in self.examples]
+
+
+BUILTIN: dict[str, Task] = {
+    "hello": Task(
+        id="hello",
+        description="Learn to spell 'hello': after h comes e, after e comes l, after 'hel' "
+        "another l, then o.",
+        kind="lm",
+        text="hello" * 8,
+        example="hell",
+    ),
+    "rhymes": Task(
+        id="rhymes",
+        description="Learn to continue five nursery rhymes, one character at a time.",
+        kind="lm",
+        text=RHYMES,
+        example="twinkle, twinkle, little star",
+    ),
+    "question": Task(
+        id="question",
+        description="Tell a statement from a question by word order alone: 'you are good' "
+        "vs 'are you good'.",
+        kind="classify",
+        level="word",
+        examples=question_examples(),
+        labels=LABELS,
+        example="are you good",
+    ),
+}
+
+
+def text_task(text: str) -> Task:
+    """A character language model on the user's own text."""
+    return Task(
+        id="text",
+        description="Continue your own text, one character at a time.",
+        kind="lm",
+        text=text,
+        example=text[:40],
+    )

@@ -1,0 +1,296 @@
+"""From a TraceRequest to the trace JSON (contracts.md section 4) and its WebSocket frames.
+
+`prepare` checks the request against the model and the limits (cheap, on the event loop: its
+errors are 4xx); `compute` runs engine.trace.build_trace in a worker thread, at most
+`max_concurrent_traces` at a time, so the event loop (and /api/health) never waits for numpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from engine.model import ModelState
+from engine.trace import build_trace, step_record
+from server.registry import Entry, Registry
+from server.responses import dumps
+from server.schemas import InitialState, TraceRequest
+from server.settings import Settings
+
+VOCAB_SHOWN_MAX = 2000  # larger vocabularies are left out of the trace (vocab_size says how big)
+START_EXCLUDES = ("steps", "backward", "grad_flow")
+DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
+
+
+class TraceError(ValueError):
+    """A request that cannot be traced; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Prepared:
+    entry: Entry
+    request: TraceRequest
+    tokens: list[str]
+    ids: np.ndarray  # (T,)
+    targets: np.ndarray | None
+    state: ModelState | None
+    key: tuple  # cache key
+
+
+def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.ndarray]:
+    tokens = entry.vocab.tokenize(text)
+    if not tokens:
+        raise TraceError("text has no tokens: type at least one character or word.")
+    if len(tokens) > max_tokens:
+        raise TraceError(
+            f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
+        )
+    try:
+        ids = entry.vocab.encode_tokens(tokens)
+    except ValueError as e:
+        known = ", ".join(entry.vocab.tokens[:60]) + (" ..." if len(entry.vocab) > 60 else "")
+        raise TraceError(f"Model {entry.id!r} does not know these {e}. It knows: {known}") from e
+    return tokens, ids
+
+
+def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
+    if req.targets is None:
+        return None  # language model: next token; classifier: its own prediction (in _build)
+    names = entry.output_names()
+    index = {n: i for i, n in enumerate(names)}
+    T_out = 1 if entry.model.config.setup in ("many-to-one", "one-to-one") else T
+    if len(req.targets) != T_out:
+        what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
+        raise TraceError(f"targets: this model needs {what}, got {len(req.targets)}.")
+    out = []
+    for t in req.targets:
+        if isinstance(t, int):
+            if not -1 <= t < len(names):
+                raise TraceError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
+            out.append(t)
+        elif t in index:
+            out.append(index[t])
+        else:
+            shown = ", ".join(names[:30])
+            raise TraceError(f"targets: {t!r} is not one of the model's outputs ({shown}).")
+    return np.asarray(out, dtype=np.int64)
+
+
+def _initial_state(entry: Entry, req: TraceRequest) -> ModelState | None:
+    spec = req.initial_state
+    if spec == "zeros":
+        return None
+    model = entry.model
+    cfg = model.config
+    H, n = cfg.hidden_size, cfg.num_layers * cfg.num_directions
+    if spec == "random":
+        rng = np.random.default_rng(req.seed)
+        hs = [rng.uniform(-1, 1, H) for _ in range(n)]
+        cs = [rng.uniform(-1, 1, H) for _ in range(n)]
+    else:
+        assert isinstance(spec, InitialState)
+        hs = _vectors(spec.h, H, n, "initial_state.h")
+        cs = _vectors(spec.c, H, n, "initial_state.c") if spec.c is not None else [np.zeros(H)] * n
+    cells, i = [], 0
+    for _ in range(cfg.num_layers):
+        layer = []
+        for _ in range(cfg.num_directions):
+            layer.append((hs[i], cs[i]) if cfg.cell == "lstm" else hs[i])
+            i += 1
+        cells.append(layer)
+    return ModelState(cells)
+
+
+def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
+    rows = [value] * n if value and not isinstance(value[0], list) else value
+    if len(rows) != n or any(len(r) != H for r in rows):
+        raise TraceError(
+            f"{what}: give {H} numbers (hidden size), or {n} lists of {H} (one per layer and "
+            "direction)."
+        )
+    arr = np.asarray(rows, dtype=np.float64)
+    if not np.isfinite(arr).all() or np.abs(arr).max() > 1e6:
+        raise TraceError(f"{what}: numbers must be finite and at most 1e6 in size.")
+    return list(arr)
+
+
+def decorate(trace: dict, entry: Entry, tokens: list[str]) -> dict:
+    """Add what the engine leaves to the server: model, task, tokens and token strings."""
+    names = entry.output_names()
+    trace["model"] = entry.id
+    trace["task"] = entry.task
+    trace["tokens"] = tokens
+    trace["vocab_size"] = len(entry.vocab)
+    if len(entry.vocab) <= VOCAB_SHOWN_MAX:
+        trace["vocab"] = list(entry.vocab.tokens)
+    if entry.labels:
+        trace["labels"] = entry.labels
+    for t, step in enumerate(trace["steps"]):
+        step["token"] = tokens[t] if t < len(tokens) else ""
+        _name_outputs(step, names)
+    return trace
+
+
+def _name_outputs(step: dict, names: list[str]) -> None:
+    for p in step.get("top") or []:
+        p["token"] = names[p["index"]] if p["index"] < len(names) else str(p["index"])
+    target = step.get("target")
+    step["target_token"] = names[target] if isinstance(target, int) and target >= 0 else None
+
+
+def frames(trace: dict):
+    """The WebSocket frames of a trace: start, forward t=0..T-1, backward T-1..0, done."""
+    yield {
+        "phase": "start",
+        **{k: v for k, v in trace.items() if k not in START_EXCLUDES},
+        "T": len(trace["steps"]),
+    }
+    for step in trace["steps"]:
+        yield {"phase": "forward", **step}
+    for back in reversed(trace["backward"]):
+        yield {"phase": "backward", **back}
+    yield {"phase": "done", **{k: trace.get(k) for k in DONE_FIELDS}}
+
+
+@dataclass
+class Computed:
+    """A finished trace, already serialised (in the worker thread, off the event loop)."""
+
+    body: bytes  # the POST /api/trace response
+    frames: list[str]  # the WebSocket frames, JSON text
+    T: int
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(f) for f in self.frames)
+
+
+class Tracer:
+    """Computes traces off the event loop, a bounded number at a time, with a small LRU cache."""
+
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings = settings
+        self.registry = registry
+        self.active = 0  # traces computing right now (tests watch it return to 0)
+        self.waiting = 0  # traces waiting for a slot
+        self.streaming = 0  # WebSocket traces being sent right now
+        self._semaphore: asyncio.Semaphore | None = None
+        self._cache: OrderedDict[tuple, Computed] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_lock = threading.Lock()
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        # Made on first use, inside the running loop.
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.settings.max_concurrent_traces)
+        return self._semaphore
+
+    def entry(self, model_id: str) -> Entry:
+        entry = self.registry.get(model_id)
+        if entry is None:
+            raise TraceError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+        return entry
+
+    def prepare(self, req: TraceRequest) -> Prepared:
+        s = self.settings
+        if len(req.text) > s.max_text_chars:
+            raise TraceError(
+                f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
+            )
+        if req.top_k > s.max_top_k:
+            raise TraceError(f"top_k may be at most {s.max_top_k}.")
+        entry = self.entry(req.model)
+        cfg = entry.model.config
+        L = cfg.num_layers
+        if not -L <= req.layer < L:
+            raise TraceError(f"layer: this model has {L} layer(s): use 0..{L - 1}, or -1.")
+        if req.direction == 1 and not cfg.bidirectional:
+            raise TraceError("direction: this model reads forward only; use direction 0.")
+        if req.truncate is not None and cfg.jordan:
+            raise TraceError("truncate is not available for this model.")
+        tokens, ids = tokenize(entry, req.text, s.max_tokens)
+        targets = _targets(entry, req, len(tokens))
+        state = _initial_state(entry, req)
+        key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
+        return Prepared(entry, req, tokens, ids, targets, state, key)
+
+    def _build(self, p: Prepared) -> Computed:
+        req, model, targets = p.request, p.entry.model, p.targets
+        if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
+            # Explain the model's own answer: the loss is that of its predicted label.
+            run = model.forward(p.ids, p.state)
+            targets = np.array([int(np.argmax(run.outputs[-1]))])
+        trace = build_trace(
+            model,
+            p.ids,
+            targets=targets,
+            state=p.state,
+            truncate=req.truncate,
+            clip=req.clip,
+            layer=req.layer,
+            direction=req.direction,
+            top_k=req.top_k,
+            flow=len(p.ids) <= self.settings.flow_limit,
+            flow_limit=self.settings.flow_limit,
+        )
+        trace = decorate(trace, p.entry, p.tokens)
+        texts = [dumps(f).decode() for f in frames(trace)]
+        return Computed(dumps(trace), texts, len(p.ids))
+
+    async def compute(self, p: Prepared) -> Computed:
+        """The serialised trace, from the cache or computed in a worker thread."""
+        with self._cache_lock:
+            cached = self._cache.get(p.key)
+            if cached is not None:
+                self._cache.move_to_end(p.key)
+                return cached
+        self.waiting += 1
+        acquired = False
+        try:
+            async with self.semaphore:
+                self.waiting -= 1
+                acquired = True
+                self.active += 1
+                try:
+                    # Not abandoned on cancel: the slot is held until the thread is done.
+                    result = await run_in_threadpool(self._build, p)
+                finally:
+                    self.active -= 1
+        finally:
+            if not acquired:
+                self.waiting -= 1
+        self._remember(p.key, result)
+        return result
+
+    def _remember(self, key: tuple, result: Computed) -> None:
+        limit = self.settings.trace_cache_mb * 1_000_000
+        if result.size > limit / 4:
+            return
+        with self._cache_lock:
+            if key in self._cache:
+                return
+            self._cache[key] = result
+            self._cache_bytes += result.size
+            while self._cache_bytes > limit and self._cache:
+                _, old = self._cache.popitem(last=False)
+                self._cache_bytes -= old.size
+
+    def live_step(self, entry: Entry, state: ModelState | None, token_id: int, top_k: int):
+        """One live-typing step on `state` via engine.trace.step_record."""
+        new_state, frame = step_record(entry.model, state, int(token_id), top_k=top_k)
+        _name_outputs(frame, entry.output_names())
+        return new_state, frame
+
+    def final_state(self, p: Prepared) -> ModelState:
+        """Where live typing continues after a trace: the state after its last token."""
+        return p.entry.model.forward(p.ids, p.state).final_state

@@ -1,0 +1,131 @@
+// Talking to the server: fetch for models and traces, a WebSocket for streamed traces and live typing.
+
+async function json(resp) {
+  if (!resp.ok) {
+    let msg = `${resp.status} ${resp.statusText}`;
+    try {
+      const body = await resp.json();
+      if (body && body.detail) msg = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    } catch { /* not JSON */ }
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
+  }
+  return resp.json();
+}
+
+export async function fetchModels() {
+  return json(await fetch("/api/models"));
+}
+
+/** The POST /api/trace body (contracts §4) from the page state. */
+export function traceRequest(state, model = state.model) {
+  return {
+    model,
+    text: state.text,
+    truncate: state.truncate,
+    clip: state.clip,
+    top_k: 5,
+  };
+}
+
+export async function fetchTrace(body, signal) {
+  return json(await fetch("/api/trace", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  }));
+}
+
+/** Finite-difference check of one gradient entry (server computes both sides). */
+export async function gradcheck(body) {
+  return json(await fetch("/api/gradcheck", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  }));
+}
+
+/**
+ * The /ws client (contracts §5). A trace request resolves with a full trace assembled from the
+ * start/forward/backward/done frames; live feed frames are handed to `onLive` one by one.
+ * Requests are answered in order, so pending traces form a queue.
+ */
+export class TraceSocket {
+  constructor({ onLive = () => {}, onError = () => {}, onStatus = () => {} } = {}) {
+    this.onLive = onLive;
+    this.onError = onError;
+    this.onStatus = onStatus;
+    this.pending = [];        // [{resolve, reject, trace}]
+    this.ws = null;
+    this.ready = null;
+  }
+
+  connect() {
+    if (this.ready) return this.ready;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    this.ready = new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${proto}//${location.host}/ws`);
+      ws.addEventListener("open", () => { this.onStatus("open"); resolve(this); });
+      ws.addEventListener("error", () => reject(new Error("WebSocket failed")));
+      ws.addEventListener("close", () => {
+        this.onStatus("closed");
+        for (const p of this.pending.splice(0)) p.reject(new Error("WebSocket closed"));
+        this.ws = null;
+        this.ready = null;
+      });
+      ws.addEventListener("message", (ev) => this.handle(JSON.parse(ev.data)));
+      this.ws = ws;
+    });
+    return this.ready;
+  }
+
+  get isOpen() {
+    return this.ws != null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  handle(msg) {
+    if (msg.type === "error") {
+      const head = this.pending.shift();
+      if (head) head.reject(new Error(msg.message));
+      else this.onError(new Error(msg.message));
+      return;
+    }
+    if (msg.type === "reset") return;
+    if (msg.live) { this.onLive(msg); return; }
+    const head = this.pending[0];
+    if (!head) return;
+    const { phase, ...rest } = msg;
+    if (phase === "start") {
+      head.trace = { ...rest, steps: [], backward: [], grad_flow: null };
+    } else if (phase === "forward" && head.trace) {
+      head.trace.steps[rest.t] = rest;
+    } else if (phase === "backward" && head.trace) {
+      head.trace.backward[rest.t] = rest;
+    } else if (phase === "done" && head.trace) {
+      Object.assign(head.trace, rest);
+      this.pending.shift();
+      head.resolve(head.trace);
+    }
+  }
+
+  /** Stream a trace; the server's current state becomes the end of this sentence. */
+  async trace(body) {
+    await this.connect();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject, trace: null });
+      this.ws.send(JSON.stringify({ type: "trace", ...body }));
+    });
+  }
+
+  feed(text) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify({ type: "feed", text }));
+    return true;
+  }
+
+  reset() {
+    if (this.isOpen) this.ws.send(JSON.stringify({ type: "reset" }));
+  }
+}

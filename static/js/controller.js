@@ -1,0 +1,114 @@
+// Owns the current trace: loads it (WebSocket stream, or POST as a fallback), extends it with
+// live-typed steps, and tells every view. Views never fetch the sentence themselves.
+import { fetchTrace, traceRequest, TraceSocket } from "./api.js";
+
+export class Controller extends EventTarget {
+  constructor(state, player, views) {
+    super();
+    this.state = state;
+    this.player = player;
+    this.views = views;            // objects with update(trace), render(), optional append(trace, from)
+    this.trace = null;
+    this.models = [];
+    this.loadGen = 0;
+    this.synced = false;           // the socket's state is the end of this.trace's sentence
+    this.socket = new TraceSocket({
+      onLive: (frame) => this.onLive(frame),
+      onError: (err) => this.showError(err.message),
+      onStatus: (s) => { if (s === "closed") this.synced = false; },
+    });
+  }
+
+  get model() {
+    return this.models.find((m) => m.id === this.state.model) || null;
+  }
+
+  showError(msg) {
+    this.dispatchEvent(new CustomEvent("error", { detail: msg }));
+  }
+
+  /** Compute a fresh trace for the state's sentence; only the newest request wins. */
+  async load() {
+    const gen = ++this.loadGen;
+    const body = traceRequest(this.state);
+    if (!body.model) return;
+    if (!body.text) { this.setTrace(null, gen); return; }
+    this.dispatchEvent(new Event("loading"));
+    let trace, viaSocket = false;
+    try {
+      try {
+        await this.socket.connect();
+        trace = await this.socket.trace(body);
+        viaSocket = true;
+      } catch (wsErr) {
+        if (gen !== this.loadGen) return;
+        if (this.socket.isOpen) throw wsErr;            // a real error from the server
+        trace = await fetchTrace(body);                  // no socket: plain POST
+      }
+    } catch (err) {
+      if (gen === this.loadGen) this.showError(err.message);
+      return;
+    }
+    if (gen !== this.loadGen) return;
+    this.synced = viaSocket;
+    this.setTrace(trace, gen);
+  }
+
+  setTrace(trace, gen) {
+    if (gen !== this.loadGen) return;
+    this.trace = trace;
+    this.loadedGen = gen;
+    this.dispatchEvent(new Event("loaded"));
+    const T = trace ? trace.steps.length : 0;
+    this.player.setLength(T);
+    if (trace) {
+      const patch = {};
+      if (this.state.t > T - 1) patch.t = Math.max(0, T - 1);
+      if (this.state.unit >= trace.hidden_size) patch.unit = 0;
+      this.state.set(patch, "controller");
+      for (const v of this.views) v.update(trace);
+    }
+  }
+
+  /** Can new characters typed at the end go through live feed frames instead of a new trace? */
+  canFeed(newText) {
+    const tr = this.trace, m = this.model;
+    return !!(tr && m && this.synced && this.socket.isOpen && m.vocab_kind === "char" &&
+      this.loadedGen === this.loadGen &&
+      newText.length > this.state.text.length && newText.startsWith(this.state.text));
+  }
+
+  feed(newText) {
+    const suffix = newText.slice(this.state.text.length);
+    this.state.set({ text: newText }, "live");
+    this.socket.feed(suffix);
+  }
+
+  onLive(frame) {
+    const tr = this.trace;
+    if (!tr) return;
+    const step = { ...frame };
+    delete step.phase;
+    delete step.live;
+    const from = tr.steps.length;
+    step.t = from;
+    tr.steps.push(step);
+    tr.tokens.push(step.token);
+    tr.input_ids.push(step.input_index);
+    tr.live = true;
+    this.player.setLength(tr.steps.length);
+    for (const v of this.views) {
+      if (v.append) v.append(tr, from); else v.update(tr);
+    }
+    this.state.set({ t: from, phase: "forward" }, "live");
+    this.dispatchEvent(new Event("live"));
+  }
+
+  /** Entering the backward phase of a live-extended trace needs a real BPTT pass. */
+  ensureBackward() {
+    if (this.trace && this.trace.live && this.state.phase === "backward" && !this.loadingBackward) {
+      this.loadingBackward = true;
+      this.load().finally(() => { this.loadingBackward = false; });
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// DOM controls that only talk to the State and the Player: player bar, keyboard, theme, tabs, links.
+import { toPosition } from "./player.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function bindPlayer(state, player) {
+  const play = $("btn-play"), scrub = $("scrubber"), label = $("step-label"), speed = $("speed-select");
+  $("btn-first").addEventListener("click", () => player.first());
+  $("btn-back").addEventListener("click", () => player.step(-1));
+  $("btn-fwd").addEventListener("click", () => player.step(1));
+  $("btn-last").addEventListener("click", () => player.end());
+  play.addEventListener("click", () => player.toggle());
+  scrub.addEventListener("input", () => { player.pause(); player.seek(Number(scrub.value)); });
+  speed.addEventListener("change", () => state.set({ speed: Number(speed.value) }));
+  const paintPlay = () => {
+    play.textContent = player.playing ? "❚❚ Pause" : "▶ Play";
+    play.setAttribute("aria-label", player.playing ? "Pause" : "Play");
+  };
+  player.addEventListener("playstate", paintPlay);
+  return function render(trace) {
+    const T = trace ? trace.steps.length : 0;
+    scrub.max = String(Math.max(0, 2 * T - 1));
+    scrub.value = String(toPosition(state.t, state.phase, T));
+    const tok = trace && trace.steps[state.t] ? trace.steps[state.t].token : "";
+    label.textContent = T ? `${state.phase === "forward" ? "Forward →" : "← Backward"} · t = ${state.t} / ${T - 1} · “${tok}”` : "no sentence";
+    label.dataset.t = String(state.t);
+    label.dataset.phase = state.phase;
+    document.body.dataset.phase = state.phase;
+    if (String(state.speed) !== speed.value) {
+      const opt = [...speed.options].find((o) => Number(o.value) === state.speed);
+      if (opt) speed.value = opt.value;
+    }
+    paintPlay();
+  };
+}
+
+/** Space, arrows, Home and End drive the player, except while the student is typing. */
+export function bindKeyboard(player) {
+  document.addEventListener("keydown", (ev) => {
+    const tag = ev.target && ev.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || ev.target.isContentEditable) return;
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const actions = {
+      " ": () => player.toggle(),
+      ArrowRight: () => player.step(1),
+      ArrowLeft: () => player.step(-1),
+      Home: () => player.first(),
+      End: () => player.end(),
+    };
+    const act = actions[ev.key];
+    if (act) { ev.preventDefault(); act(); }
+  });
+}
+
+function effectiveTheme(theme) {
+  if (theme !== "auto") return theme;
+  return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+export function applyTheme(state) {
+  document.documentElement.dataset.theme = state.theme;
+  document.documentElement.dataset.effectiveTheme = effectiveTheme(state.theme);
+  const btn = $("theme-toggle");
+  if (btn) btn.textContent = `Theme: ${state.theme}`;
+}
+
+export function bindTheme(state) {
+  const btn = $("theme-toggle");
+  if (btn) {
+    btn.addEventListener("click", () => {
+      state.set({ theme: effectiveTheme(state.theme) === "dark" ? "light" : "dark" });
+    });
+  }
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => applyTheme(state));
+  applyTheme(state);
+}
+
+export function bindTabs(state) {
+  for (const btn of document.querySelectorAll("[data-view]")) {
+    btn.addEventListener("click", () => state.set({ view: btn.dataset.view }));
+  }
+  return function render() {
+    for (const btn of document.querySelectorAll("[data-view]")) {
+      const on = btn.dataset.view === state.view;
+      btn.setAttribute("aria-selected", String(on));
+      btn.classList.toggle("active", on);
+      $(`view-${btn.dataset.view}`).hidden = !on;
+    }
+  };
+}
+
+export function embedCode(state) {
+  const src = `${location.origin}/embed?${state.toQuery()}`;
+  const esc = src.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
+  return `<iframe src="${esc}" width="800" height="450" style="border:0" ` +
+    `title="Unrolled: a recurrent network, step by step" loading="lazy"></iframe>`;
+}
+
+export function bindCopy(state) {
+  const status = $("copy-status");
+  const copy = async (text, what) => {
+    status.dataset.copied = text;
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = `${what} copied`;
+    } catch {
+      status.textContent = `Copy this ${what.toLowerCase()}: ${text}`;
+    }
+    setTimeout(() => { status.textContent = ""; }, 4000);
+  };
+  $("copy-link").addEventListener("click", () => copy(`${location.origin}/?${state.toQuery()}`, "Link"));
+  $("copy-embed").addEventListener("click", () => copy(embedCode(state), "Embed code"));
+}

@@ -1,0 +1,71 @@
+// Explanations a student can open with the ⓘ buttons (cnn-explainer style). Plain text only.
+
+export const EXPLAIN = {
+  model: ["The model",
+    "A recurrent network reads a sequence one token at a time. RNN, LSTM and GRU are three kinds of " +
+    "cell. The task says what the network was trained to predict (for example the next character)."],
+  text: ["Your sentence",
+    "Type any sentence. Typing at the end feeds the new characters to the network one step at a time " +
+    "(live), without recomputing the whole sentence. Editing in the middle recomputes everything."],
+  tokens: ["Tokens and one-hot vectors",
+    "The sentence is cut into tokens (characters or words). Each token becomes a one-hot vector x_t: " +
+    "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it."],
+  clip: ["Gradient clipping and truncated BPTT",
+    "Clipping rescales the whole gradient when its norm exceeds the value you choose, which tames " +
+    "exploding gradients. Truncated BPTT stops each loss's gradient after k steps back in time, which " +
+    "is cheaper but cannot learn longer dependencies. Changing either recomputes the trace."],
+  player: ["The player",
+    "The scrubber covers the forward pass (t = 0 … T−1, values flow left to right) and then the " +
+    "backward pass (t = T−1 … 0, gradients flow right to left). Keys: Space plays or pauses, " +
+    "← and → step, Home and End jump to the start or the end."],
+  unrolled: ["The unrolled network",
+    "The same cell is drawn once per timestep: x_t enters from below, the prediction y_t leaves at the " +
+    "top, and the hidden state h_t (and the cell state c_t in an LSTM) flows to the next step. Every " +
+    "recurrent arrow is the same matrix W_hh: the weights are shared across time. h_0 = 0 is the zero " +
+    "initial state. In the backward pass the orange arrows carry dL/dh_t to the left; their width " +
+    "follows ‖dL/dh_t‖ on a log scale so tiny gradients stay visible. Each step adds its share to dW_hh."],
+  cell: ["Inside the cell",
+    "Each column is one hidden unit, each row one quantity at the selected step. Gates that pass " +
+    "through a sigmoid (i, f, o, r, z) lie between 0 (closed) and 1 (open) and use the viridis scale. " +
+    "Signed values (g, n, c, h, pre-activations) use blue for negative and orange for positive. " +
+    "Click a unit to see its equations."],
+  equations: ["Equations with numbers",
+    "The cell's equations for the selected unit at the selected step, with the actual numbers. In the " +
+    "backward phase you also see the gradients arriving at that step. ‘Check gradient’ asks the server " +
+    "to compare the analytic gradient with a finite difference."],
+  views: ["Views over time",
+    "Heatmaps show every unit (rows) at every step (columns). Gradients shows ‖dL/dh_t‖ on a log scale " +
+    "and the matrix ‖∂L_t/∂h_s‖: how much the loss at step t depends on the state at an earlier step s. " +
+    "Fading colours to the left mean vanishing gradients. Compare runs your sentence through an RNN, an " +
+    "LSTM and a GRU side by side."],
+  ledger: ["Running totals",
+    "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
+    "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],
+};
+
+/** Wire every [data-explain] button to the info panel. */
+export function registerExplanations(root = document) {
+  const panel = root.getElementById("info-panel");
+  if (!panel) return;
+  const title = root.getElementById("info-title");
+  const body = root.getElementById("info-body");
+  const open = (key) => {
+    const entry = EXPLAIN[key];
+    if (!entry) return;
+    title.textContent = entry[0];
+    body.textContent = entry[1];
+    panel.hidden = false;
+    panel.dataset.key = key;
+  };
+  root.addEventListener("click", (ev) => {
+    const btn = ev.target.closest("[data-explain]");
+    if (btn) {
+      if (!panel.hidden && panel.dataset.key === btn.dataset.explain) panel.hidden = true;
+      else open(btn.dataset.explain);
+    }
+  });
+  root.getElementById("info-close").addEventListener("click", () => { panel.hidden = true; });
+  root.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") panel.hidden = true;
+  });
+}

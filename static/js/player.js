@@ -1,0 +1,87 @@
+// The player walks a position 0..2T-1: the forward pass (t = 0..T-1), then the backward pass
+// (t = T-1..0). A generation counter stops stale requestAnimationFrame loops
+// (TensorFlow Playground's trick): every play/pause/seek bumps it.
+
+export function toPosition(t, phase, T) {
+  return phase === "backward" ? 2 * T - 1 - t : t;
+}
+
+export function fromPosition(pos, T) {
+  return pos < T ? { t: pos, phase: "forward" } : { t: 2 * T - 1 - pos, phase: "backward" };
+}
+
+export class Player extends EventTarget {
+  constructor(state) {
+    super();
+    this.state = state;
+    this.T = 0;
+    this.playing = false;
+    this.generation = 0;
+  }
+
+  get position() {
+    return toPosition(this.state.t, this.state.phase, this.T);
+  }
+
+  get last() {
+    return Math.max(0, 2 * this.T - 1);
+  }
+
+  setLength(T) {
+    this.T = T;
+    if (T === 0) { this.pause(); return; }
+    if (this.state.t > T - 1) this.state.set({ t: T - 1 });
+  }
+
+  seek(pos, source = "player") {
+    if (this.T === 0) return;
+    pos = Math.max(0, Math.min(this.last, pos));
+    this.state.set(fromPosition(pos, this.T), source);
+  }
+
+  step(delta) {
+    this.pause();
+    this.seek(this.position + delta);
+  }
+
+  first() { this.pause(); this.seek(0); }
+  end() { this.pause(); this.seek(this.last); }
+
+  toggle() {
+    if (this.playing) this.pause(); else this.play();
+  }
+
+  play() {
+    if (this.T === 0) return;
+    if (this.position >= this.last) this.seek(0);
+    this.playing = true;
+    const gen = ++this.generation;
+    this.dispatchEvent(new Event("playstate"));
+    let lastTime = null;
+    let carry = 0;
+    const tick = (now) => {
+      if (gen !== this.generation) return;   // a newer play/pause owns the loop now
+      if (lastTime != null) {
+        carry += ((now - lastTime) / 1000) * this.state.speed;
+        const whole = Math.floor(carry);
+        if (whole > 0) {
+          carry -= whole;
+          const next = Math.min(this.last, this.position + whole);
+          this.seek(next);
+          if (next >= this.last) { this.pause(); return; }
+        }
+      }
+      lastTime = now;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+
+  pause() {
+    this.generation++;
+    if (this.playing) {
+      this.playing = false;
+      this.dispatchEvent(new Event("playstate"));
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// One State object, described by a table of properties and mirrored to the URL query
+// (TensorFlow Playground's State/URL split). Any view is a link.
+
+/** The table: name, type, default, whether a change adds a browser history entry. */
+export const PROPS = [
+  { name: "model", type: "string", def: "", history: true },
+  { name: "text", type: "string", def: "", history: true },
+  { name: "t", type: "int", def: 0, history: false },           // current step
+  { name: "phase", type: "enum", values: ["forward", "backward"], def: "forward", history: false },
+  { name: "unit", type: "int", def: 0, history: true },         // selected hidden unit
+  { name: "clip", type: "float?", def: null, history: true },   // gradient clipping value
+  { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
+  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare"], def: "heatmaps", history: true },
+  { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
+  { name: "speed", type: "float", def: 4, history: false },     // steps per second
+];
+const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
+
+function parse(prop, raw) {
+  if (raw == null) return prop.def;
+  switch (prop.type) {
+    case "string": return raw;
+    case "int": { const n = parseInt(raw, 10); return Number.isFinite(n) && n >= 0 ? n : prop.def; }
+    case "float": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : prop.def; }
+    case "int?": { const n = parseInt(raw, 10); return Number.isFinite(n) && n > 0 ? n : null; }
+    case "float?": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : null; }
+    case "enum": return prop.values.includes(raw) ? raw : prop.def;
+    default: return prop.def;
+  }
+}
+
+export class State extends EventTarget {
+  constructor() {
+    super();
+    for (const p of PROPS) this[p.name] = p.def;
+  }
+
+  /** Read every property from a query string; missing ones take their defaults. */
+  static fromQuery(search) {
+    const s = new State();
+    s.assignQuery(search);
+    return s;
+  }
+
+  assignQuery(search) {
+    const q = new URLSearchParams(search);
+    for (const p of PROPS) this[p.name] = parse(p, q.get(p.name));
+  }
+
+  toQuery() {
+    const q = new URLSearchParams();
+    for (const p of PROPS) {
+      const v = this[p.name];
+      if (!ALWAYS_IN_URL.has(p.name) && (v === p.def || v == null)) continue;
+      q.set(p.name, v == null ? "" : String(v));
+    }
+    return q.toString();
+  }
+
+  snapshot() {
+    return Object.fromEntries(PROPS.map((p) => [p.name, this[p.name]]));
+  }
+
+  /**
+   * Change some properties and tell listeners which ones changed.
+   * `source` lets a listener ignore changes it caused (e.g. the URL sync on popstate).
+   */
+  set(patch, source = "ui") {
+    const changed = [];
+    for (const [k, v] of Object.entries(patch)) {
+      if (!PROPS.some((p) => p.name === k)) throw new Error(`unknown state property ${k}`);
+      if (this[k] !== v) { this[k] = v; changed.push(k); }
+    }
+    if (changed.length) {
+      this.dispatchEvent(new CustomEvent("change", { detail: { changed, source } }));
+    }
+    return changed;
+  }
+}
+
+/** Keep the URL and the State in step: pushState for meaningful changes, replaceState for steps. */
+export function syncUrl(state, path = location.pathname) {
+  const TYPING = new Set(["input", "live"]);
+  let lastSource = null;
+  const write = (changed, source) => {
+    const url = `${path}?${state.toQuery()}`;
+    // One history entry per burst of typing, none for player steps or controller clamps.
+    const typingOn = TYPING.has(source) && TYPING.has(lastSource);
+    lastSource = source;
+    if (url === location.pathname + location.search) return;
+    const push = !typingOn && source !== "controller" &&
+      changed.some((k) => PROPS.find((p) => p.name === k).history);
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  };
+  state.addEventListener("change", (e) => {
+    if (e.detail.source !== "url") write(e.detail.changed, e.detail.source);
+    else lastSource = "url";
+  });
+  window.addEventListener("popstate", () => {
+    const next = State.fromQuery(location.search);
+    state.set(next.snapshot(), "url");
+  });
+  history.replaceState(null, "", `${path}?${state.toQuery()}`);
+}

@@ -1,0 +1,157 @@
+// The selected unit's equations at the selected step, with that step's actual numbers, forward and
+// backward; plus a "check gradient" button that asks the server for a finite-difference comparison.
+import { el, clear, fmt } from "../dom.js";
+import { gradcheck } from "../api.js";
+
+const SUB = "₀₁₂₃₄₅₆₇₈₉";
+export const sub = (n) => (n < 0 ? "₋" + sub(-n) : String(n).split("").map((d) => SUB[d]).join(""));
+const sig = (v) => `${fmt(v)}·(1−${fmt(v)})`;
+
+/** Agree within rounding? Then the chain of numbers ends with a check mark. */
+function agrees(a, b) {
+  return a != null && b != null && Math.abs(a - b) <= 1e-6 + 1e-4 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Forward lines [lhs, formula, numbers, value] for one unit of one step. */
+export function forwardLines(tr, t, u) {
+  const s = tr.steps[t], p = t > 0 ? tr.steps[t - 1] : null;
+  const T = sub(t), P = sub(t - 1), g = s.gates || {};
+  const hPrev = p ? p.h[u] : 0;
+  const z = `W·[x${T}, h${P}] + b`;
+  switch (tr.cell) {
+    case "lstm": {
+      const cPrev = p ? p.c[u] : 0;
+      return [
+        [`i${T}`, `σ(${z})ᵢ`, "", g.i[u]],
+        [`f${T}`, `σ(${z})_f`, "", g.f[u]],
+        [`g${T}`, `tanh(${z})_g`, "", g.g[u]],
+        [`o${T}`, `σ(${z})ₒ`, "", g.o[u]],
+        [`c${T}`, `f${T}⊙c${P} + i${T}⊙g${T}`, `${fmt(g.f[u])}×${fmt(cPrev)} + ${fmt(g.i[u])}×${fmt(g.g[u])}`, s.c[u],
+          g.f[u] * cPrev + g.i[u] * g.g[u]],
+        [`h${T}`, `o${T}⊙tanh(c${T})`, `${fmt(g.o[u])}×tanh(${fmt(s.c[u])})`, s.h[u], g.o[u] * Math.tanh(s.c[u])],
+      ];
+    }
+    case "gru":
+      return [
+        [`r${T}`, `σ(W_ir x${T} + b_ir + W_hr h${P} + b_hr)`, "", g.r[u]],
+        [`z${T}`, `σ(W_iz x${T} + b_iz + W_hz h${P} + b_hz)`, "", g.z[u]],
+        [`n${T}`, `tanh(W_in x${T} + b_in + r${T}⊙(W_hn h${P} + b_hn))`, "", g.n[u]],
+        [`h${T}`, `(1−z${T})⊙n${T} + z${T}⊙h${P}`, `(1−${fmt(g.z[u])})×${fmt(g.n[u])} + ${fmt(g.z[u])}×${fmt(hPrev)}`,
+          s.h[u], (1 - g.z[u]) * g.n[u] + g.z[u] * hPrev],
+      ];
+    default:
+      return [
+        [`a${T}`, `W_ih x${T} + b_ih + W_hh h${P} + b_hh`, `… + W_hh·h${P} (h${P}[${u}] = ${fmt(hPrev)})`, s.pre[u]],
+        [`h${T}`, `tanh(a${T})`, `tanh(${fmt(s.pre[u])})`, s.h[u], Math.tanh(s.pre[u])],
+      ];
+  }
+}
+
+/** Backward lines: the gradients arriving at this step and the gate gradients they imply. */
+export function backwardLines(tr, t, u) {
+  const b = tr.backward[t];
+  if (!b) return [];
+  const s = tr.steps[t], p = t > 0 ? tr.steps[t - 1] : null, g = s.gates || {}, dg = b.dgates || {};
+  const T = sub(t), P = sub(t - 1);
+  const dh = b.dh[u];
+  const lines = [[`dL/dh${T}`, `from ŷ${T} and from step ${t + 1} through W_hh`, "", dh]];
+  if (tr.cell === "lstm") {
+    const dc = b.dc[u], cPrev = p ? p.c[u] : 0;
+    lines.push(
+      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T}) + from c${sub(t + 1)}`, "", dc],
+      [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${fmt(dh)}×${fmt(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
+        dh * Math.tanh(s.c[u]) * g.o[u] * (1 - g.o[u])],
+      [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${fmt(dc)}×${fmt(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
+        dc * cPrev * g.f[u] * (1 - g.f[u])],
+      [`dL/da_i`, `dL/dc${T}·g${T}·i(1−i)`, `${fmt(dc)}×${fmt(g.g[u])}×${sig(g.i[u])}`, dg.i?.[u],
+        dc * g.g[u] * g.i[u] * (1 - g.i[u])],
+      [`dL/da_g`, `dL/dc${T}·i${T}·(1−g²)`, `${fmt(dc)}×${fmt(g.i[u])}×(1−${fmt(g.g[u])}²)`, dg.g?.[u],
+        dc * g.i[u] * (1 - g.g[u] ** 2)],
+    );
+  } else if (tr.cell === "gru") {
+    const hPrev = p ? p.h[u] : 0;
+    lines.push(
+      [`dL/da_z`, `dL/dh${T}·(h${P} − n${T})·z(1−z)`, `${fmt(dh)}×(${fmt(hPrev)}−${fmt(g.n[u])})×${sig(g.z[u])}`,
+        dg.z?.[u], dh * (hPrev - g.n[u]) * g.z[u] * (1 - g.z[u])],
+      [`dL/da_n`, `dL/dh${T}·(1−z${T})·(1−n²)`, `${fmt(dh)}×(1−${fmt(g.z[u])})×(1−${fmt(g.n[u])}²)`, dg.n?.[u],
+        dh * (1 - g.z[u]) * (1 - g.n[u] ** 2)],
+      [`dL/da_r`, `dL/da_n·(W_hn h${P} + b_hn)·r(1−r)`, "", dg.r?.[u]],
+    );
+  } else {
+    lines.push([`dL/da${T}`, `dL/dh${T}·(1−h${T}²)`, `${fmt(dh)}×(1−${fmt(s.h[u])}²)`, dg.pre?.[u],
+      dh * (1 - s.h[u] ** 2)]);
+  }
+  return lines;
+}
+
+function lineNode([lhs, formula, numbers, value, recomputed]) {
+  const row = el("div", { class: "eq" });
+  row.append(el("span", { class: "eq-lhs" }, lhs), el("span", { class: "eq-op" }, " = "),
+    el("span", { class: "eq-formula" }, formula));
+  if (numbers) row.append(el("span", { class: "eq-op" }, " = "), el("span", { class: "eq-num" }, numbers));
+  row.append(el("span", { class: "eq-op" }, " = "), el("strong", { class: "eq-val" }, fmt(value, 4)));
+  if (recomputed !== undefined && agrees(value, recomputed)) {
+    row.append(el("span", { class: "eq-ok", title: "the numbers above reproduce this value" }, " ✓"));
+  }
+  return row;
+}
+
+export class EquationsView {
+  constructor(container, state) {
+    this.container = container;
+    this.state = state;
+    this.trace = null;
+  }
+
+  update(trace) {
+    this.trace = trace;
+    this.render();
+  }
+
+  render() {
+    const tr = this.trace;
+    if (!tr || !tr.steps.length) return;
+    const { t, unit, phase } = this.state;
+    if (!tr.steps[t] || unit >= tr.hidden_size) return;
+    const box = clear(this.container);
+    box.append(el("p", { class: "eq-head" }, `Unit ${unit} at step t = ${t} (token “${tr.steps[t].token}”). ` +
+      "Click a unit in the cell view or the network to change it."));
+    const fwd = el("div", { class: "eq-block" });
+    fwd.append(el("h3", {}, "Forward"));
+    for (const l of forwardLines(tr, t, unit)) fwd.append(lineNode(l));
+    box.append(fwd);
+    const bwd = el("div", { class: "eq-block" });
+    bwd.append(el("h3", {}, "Backward (BPTT)"));
+    if (phase !== "backward") {
+      bwd.append(el("p", { class: "hint" }, "Step into the backward phase to see the gradients at this step."));
+    } else if (!tr.backward[t]) {
+      bwd.append(el("p", { class: "hint" }, "Computing the backward pass…"));
+    } else {
+      for (const l of backwardLines(tr, t, unit)) bwd.append(lineNode(l));
+    }
+    box.append(bwd);
+    box.append(this.checkButton(tr, t, unit));
+  }
+
+  checkButton(tr, t, unit) {
+    const wrap = el("div", { class: "gradcheck" });
+    const btn = el("button", { type: "button", id: "gradcheck-btn",
+      title: "Nudge the value by ±ε, rerun the network and compare (L(+ε) − L(−ε)) / 2ε with the analytic gradient" },
+    "Check gradient");
+    const out = el("span", { class: "gradcheck-out", role: "status" });
+    btn.addEventListener("click", async () => {
+      out.textContent = "checking…";
+      try {
+        const r = await gradcheck({ model: tr.model, text: this.state.text, t, unit,
+          clip: this.state.clip, truncate: this.state.truncate });
+        out.textContent = `${r.quantity ? r.quantity + ": " : ""}analytic ${fmt(r.analytic, 6)} · ` +
+          `finite difference ${fmt(r.numeric, 6)} · relative error ${fmt(r.rel_error, 2)}` +
+          (r.rel_error < 1e-5 ? " ✓" : "");
+      } catch (e) {
+        out.textContent = e.status === 404 ? "The gradient check is not available on this server." : `Error: ${e.message}`;
+      }
+    });
+    wrap.append(btn, out);
+    return wrap;
+  }
+}

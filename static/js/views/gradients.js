@@ -1,0 +1,123 @@
+// Gradients: ||dL/dh_t|| per step on a log scale, the gradient-flow matrix ||dL_t/dh_s|| (log colour),
+// and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
+import { el, clear, fmt } from "../dom.js";
+import { PLOTLY_VIRIDIS, PLAYER, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
+import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis, cursorShape, CursorMover } from "../plots.js";
+
+/** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
+export function logFlow(flow) {
+  return flow.map((row, t) => row.map((v, s) => (s <= t && v > 0 ? Math.log10(v) : null)));
+}
+
+export class GradientsView {
+  constructor(container, state) {
+    this.container = container;
+    this.state = state;
+    this.trace = null;
+    this.drawn = null;
+    this.divs = [];
+    this.mover = new CursorMover(PLAYER.cursorThrottleMs);
+  }
+
+  update(trace) {
+    this.trace = trace;
+    this.drawn = null;
+    if (!this.container.hidden) this.draw();
+  }
+
+  summary(tr) {
+    const box = el("div", { class: "grad-summary" });
+    const clipped = tr.clip == null ? "clipping off" : tr.clipped
+      ? `clipped: global norm ${fmt(tr.global_norm)} was scaled down to ${fmt(tr.clip)}`
+      : `not clipped (global norm ${fmt(tr.global_norm)} ≤ ${fmt(tr.clip)})`;
+    box.append(
+      el("span", {}, `Global gradient norm ${fmt(tr.global_norm)} · ${clipped}`),
+      el("span", {}, tr.truncate == null ? "full BPTT" : `truncated BPTT: k = ${tr.truncate} steps`),
+    );
+    const norms = el("span", {}, "Parameter gradients: " + Object.entries(tr.grad_norms || {})
+      .map(([k, v]) => `‖d${k}‖ = ${fmt(v)}`).join(" · "));
+    box.append(norms);
+    return box;
+  }
+
+  async draw() {
+    const tr = this.trace;
+    if (!tr || this.drawn === tr) return;
+    this.drawn = tr;
+    clear(this.container);
+    const T = tr.steps.length;
+    const back = tr.backward.filter(Boolean);
+    if (back.length < T) {
+      this.container.append(el("p", { class: "hint" },
+        "The typed characters have no backward pass yet: move to the backward phase (or press End) to compute BPTT."));
+      return;
+    }
+    const Plotly = await loadPlotly();
+    if (this.drawn !== tr) return;
+    this.container.append(this.summary(tr));
+    const grid = el("div", { class: "plot-grid" });
+    this.container.append(grid);
+    const specs = this.specs(tr);
+    for (const spec of specs) {
+      spec.div = el("div", { class: spec.wide ? "plot wide" : "plot", "data-plot": spec.name });
+      grid.append(spec.div);
+    }
+    this.divs = specs.map((s) => s.div);
+    for (const spec of specs) {
+      if (this.drawn !== tr) return;
+      await Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
+    }
+    if (!tr.grad_flow) {
+      grid.append(el("p", { class: "hint" }, "The gradient-flow matrix is not computed for sentences this long."));
+    }
+  }
+
+  specs(tr) {
+    const T = tr.steps.length;
+    const x = [...Array(T).keys()];
+    const axis = stepAxis(tr.tokens);
+    const t = this.state.t;
+    const specs = [{
+      name: "dh-norm",
+      data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null),
+        line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ = %{y:.3e}<extra></extra>" }],
+      layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: axis, yaxis: { type: "log", title: { text: "norm" } },
+        shapes: [cursorShape(t)] }),
+    }, {
+      name: "contrib",
+      data: [
+        { type: "bar", name: "step's ‖ΔW_hh‖", x, y: tr.backward.map((b) => b.contrib_norms.weight_hh),
+          marker: { color: GRAD_COLOR } },
+        { type: "scatter", mode: "lines", name: "running ‖Σ ΔW_hh‖ (from the end back to t)", x,
+          y: tr.backward.map((b) => b.dW_hh_running_norm), line: { color: SHARED_W_COLOR, width: 3 } }],
+      layout: baseLayout("contributions to dW_hh, summed right to left", { xaxis: axis,
+        yaxis: { title: { text: "norm" } }, legend: { orientation: "h", y: -0.35 }, height: 270,
+        shapes: [cursorShape(t)] }),
+    }];
+    if (tr.grad_flow) {
+      const z = logFlow(tr.grad_flow);
+      const vals = z.flat().filter((v) => v != null);
+      const lo = Math.floor(Math.min(...vals)), hi = Math.max(lo + 1, Math.ceil(Math.max(...vals)));
+      const ticks = [];
+      for (let e = lo; e <= hi; e += Math.max(1, Math.ceil((hi - lo) / 6))) ticks.push(e);
+      specs.push({
+        name: "flow", wide: true,
+        data: [{ type: "heatmap", z, x, y: x, colorscale: PLOTLY_VIRIDIS, zmin: lo, zmax: hi,
+          colorbar: { tickvals: ticks, ticktext: ticks.map((e) => `1e${e}`), thickness: 14, title: { text: "‖∂L_t/∂h_s‖" } },
+          hovertemplate: "‖∂L_%{y}/∂h_%{x}‖ = 10^%{z:.2f}<extra></extra>" }],
+        layout: baseLayout("gradient flow ‖∂L_t/∂h_s‖ (log colour): how far back each loss reaches", {
+          height: Math.max(320, Math.min(540, 180 + T * 8)),
+          xaxis: { ...axis, title: { text: "earlier state h_s" } },
+          yaxis: { title: { text: "loss L_t" }, autorange: "reversed" },
+          shapes: [cursorShape(t)] }),
+      });
+    }
+    return specs;
+  }
+
+  render() {
+    if (this.container.hidden) return;
+    if (this.drawn !== this.trace) { this.draw(); return; }
+    this.mover.move(this.divs, this.state.t);
+  }
+}

@@ -1,0 +1,222 @@
+// The unrolled network as SVG: one cell per timestep, x_t below, y_t above, h (and c) flowing right,
+// dL/dh flowing left in the backward pass. update() builds the drawing once per trace; render()
+// only toggles classes and moves the cursor, so playback stays cheap.
+import { svg, clear, fmt, showToken } from "../dom.js";
+import { diverging } from "../colors.js";
+import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR, CELL_STATE_COLOR } from "../config.js";
+
+const LEFT = 96;                 // room for h_0 = 0 and the row labels
+const Y_PRED = 24, Y_LOSS = 44, Y_OUT = 58;
+const Y_CELL = 100, CELL_H = 72;
+const Y_C = Y_CELL + 16, Y_H = Y_CELL + CELL_H - 16;
+const Y_TOK = 236, Y_BAR = 298, BAR_H = 26;
+
+function arrowHead(id, color, size = 11) {
+  // userSpaceOnUse: a thick gradient arrow keeps a normal-sized head
+  const m = svg("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: size, markerHeight: size,
+    orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" });
+  m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color }));
+  return m;
+}
+
+/** Log-scaled width so that gradients spanning many orders of magnitude all stay visible. */
+export function gradWidth(norm, lo, hi) {
+  if (!(norm > 0)) return U.gradMinWidth;
+  const a = Math.log10(lo), b = Math.log10(hi);
+  const u = b > a ? (Math.log10(norm) - a) / (b - a) : 1;
+  return U.gradMinWidth + Math.max(0, Math.min(1, u)) * (U.gradMaxWidth - U.gradMinWidth);
+}
+
+export class UnrolledView {
+  constructor(container, state, { ledger = null } = {}) {
+    this.container = container;
+    this.state = state;
+    this.ledger = ledger;
+    this.trace = null;
+    this.cols = [];
+    container.addEventListener("click", (ev) => {
+      const col = ev.target.closest("[data-t]");
+      if (!col) return;
+      const patch = { t: Number(col.dataset.t) };
+      const unit = ev.target.closest("[data-unit]");
+      if (unit) patch.unit = Number(unit.dataset.unit);
+      state.set(patch);
+    });
+  }
+
+  /** prepare + draw the whole trace. */
+  update(trace) {
+    this.trace = trace;
+    const T = trace.steps.length;
+    const H = trace.hidden_size;
+    // Fit the sentence on screen when possible; long sentences scroll horizontally.
+    const avail = (this.container.clientWidth || 1200) - LEFT - 24;
+    const w = Math.max(U.minStepWidth, Math.min(U.stepWidth, Math.floor(avail / Math.max(1, T))));
+    this.w = w;
+    const cw = Math.max(30, w * U.cellWidthRatio);
+    const width = Math.max(LEFT + T * w + 24, avail + LEFT + 24);
+    const isLstm = trace.cell === "lstm";
+    const root = svg("svg", { class: "unrolled", width, height: U.height + 14,
+      viewBox: `0 0 ${width} ${U.height + 14}`, role: "img",
+      "aria-label": `${trace.cell.toUpperCase()} unrolled over ${T} steps` });
+    const defs = svg("defs");
+    defs.append(arrowHead("ah-w", SHARED_W_COLOR), arrowHead("ah-c", CELL_STATE_COLOR),
+      arrowHead("ah-g", GRAD_COLOR, 14), arrowHead("ah-n", "currentColor"));
+    root.append(defs);
+
+    this.cursor = svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: U.height, rx: 8 });
+    root.append(this.cursor);
+
+    // Row labels and the zero initial state.
+    const labels = svg("g", { class: "row-labels" });
+    labels.append(svg("text", { x: 8, y: Y_PRED + 4 }, "y_t (top)"),
+      svg("text", { x: 8, y: Y_LOSS + 4 }, "loss L_t"),
+      svg("text", { x: 8, y: Y_TOK + 20 }, "x_t"),
+      svg("text", { x: 8, y: Y_BAR - 6 }, "+ΔW_hh"));
+    const h0 = svg("g", { class: "h0" });
+    h0.append(svg("rect", { x: 20, y: Y_H - 14, width: 58, height: 26, rx: 5 }),
+      svg("text", { x: 49, y: Y_H + 5, "text-anchor": "middle" }, "h₀ = 0"));
+    if (isLstm) {
+      h0.append(svg("rect", { x: 20, y: Y_C - 14, width: 58, height: 26, rx: 5 }),
+        svg("text", { x: 49, y: Y_C + 5, "text-anchor": "middle" }, "c₀ = 0"));
+    }
+    root.append(labels, h0);
+
+    const ys = [], bars = [];
+    const norms = trace.backward.filter(Boolean).map((b) => b.dh_norm).filter((n) => n > 0);
+    const lo = norms.length ? Math.min(...norms) : 1, hi = norms.length ? Math.max(...norms) : 1;
+    const maxContrib = Math.max(1e-12, ...trace.backward.filter(Boolean)
+      .map((b) => b.contrib_norms.weight_hh ?? 0));
+    const scale = isLstm || trace.cell === "gru" ? 1 : Math.max(1, ...trace.steps.map((s) => Math.max(...s.h.map(Math.abs))));
+    const gridCols = H <= 16 ? H : Math.ceil(H / Math.ceil(H / 16));
+    const gridRows = Math.ceil(H / gridCols);
+
+    this.cols = trace.steps.map((step, t) => {
+      const x0 = LEFT + t * w, cx = x0 + w / 2, cl = cx - cw / 2;
+      const g = svg("g", { class: "step", "data-t": t });
+      // recurrent arrows from the previous step (or h_0) into this cell: the same W_hh each time
+      const fromX = t === 0 ? 78 : cl - (w - cw);
+      g.append(svg("line", { class: "rec h", x1: fromX, y1: Y_H, x2: cl - 2, y2: Y_H,
+        stroke: SHARED_W_COLOR, "marker-end": "url(#ah-w)" }));
+      if (w >= 80 || t % 5 === 0) {
+        g.append(svg("text", { class: "wlabel", x: (fromX + cl) / 2, y: Y_H + 31, "text-anchor": "middle",
+          fill: SHARED_W_COLOR }, "W_hh"));
+      }
+      if (isLstm) {
+        g.append(svg("line", { class: "rec c", x1: fromX, y1: Y_C, x2: cl - 2, y2: Y_C,
+          stroke: CELL_STATE_COLOR, "marker-end": "url(#ah-c)" }));
+      }
+      // gradient flowing left out of this step into the previous one: width ~ log ||dL/dh_t||
+      const b = trace.backward[t];
+      const gw = b ? gradWidth(b.dh_norm, lo, hi) : 0;
+      const grad = svg("line", { class: "grad", x1: cl + 2, y1: Y_H + 9, x2: fromX + 4, y2: Y_H + 9,
+        stroke: GRAD_COLOR, "stroke-width": gw, "marker-end": "url(#ah-g)" });
+      grad.append(svg("title", {}, b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed"));
+      g.append(grad);
+      // the cell: a small grid of its hidden units coloured by h_t
+      const cell = svg("g", { class: "cell" });
+      cell.append(svg("rect", { class: "cell-box", x: cl, y: Y_CELL, width: cw, height: CELL_H, rx: 8 }));
+      const pad = 4, gwid = (cw - 2 * pad) / gridCols, ghei = (CELL_H - 2 * pad) / gridRows;
+      const units = svg("g", { class: "units" });
+      step.h.forEach((v, k) => {
+        const r = svg("rect", { "data-unit": k, x: cl + pad + (k % gridCols) * gwid,
+          y: Y_CELL + pad + Math.floor(k / gridCols) * ghei, width: Math.max(1, gwid - 0.6),
+          height: Math.max(1, ghei - 0.6), fill: diverging(v, scale) });
+        units.append(r);
+      });
+      cell.append(units);
+      cell.append(svg("title", {}, `step ${t}: click to select (click a unit square to select the unit)`));
+      g.append(cell);
+      // input x_t from below
+      g.append(svg("line", { class: "io", x1: cx, y1: Y_TOK - 4, x2: cx, y2: Y_CELL + CELL_H + 2,
+        "marker-end": "url(#ah-n)" }));
+      const tokW = Math.min(w - 4, Math.max(Math.min(cw, 40), 10 * [...showToken(step.token)].length + 12));
+      g.append(svg("rect", { class: "tok-box", x: cx - tokW / 2, y: Y_TOK, width: tokW, height: 28, rx: 5 }));
+      g.append(svg("text", { class: "tok", x: cx, y: Y_TOK + 20, "text-anchor": "middle" },
+        showToken(step.token)));
+      // output y_t above; in the backward pass an orange arrow brings dL_t/dy_t down
+      const hasOut = !!(step.top && step.top.length);
+      if (hasOut) {
+        g.append(svg("line", { class: "io out", x1: cx, y1: Y_CELL - 2, x2: cx, y2: Y_OUT, "marker-end": "url(#ah-n)" }));
+      }
+      if (step.loss != null) g.append(svg("line", { class: "grad-in", x1: cx + 6, y1: Y_OUT, x2: cx + 6, y2: Y_CELL - 4,
+        stroke: GRAD_COLOR, "stroke-width": 2.5, "marker-end": "url(#ah-g)" }));
+      const top = step.top && step.top[0];
+      const pred = svg("text", { class: "pred", x: cx, y: Y_PRED + 4, "text-anchor": "middle" },
+        top ? showToken(top.token ?? String(top.index)) : "");
+      pred.append(svg("title", {}, top ? `top prediction p = ${fmt(top.p, 2)}` : "no output at this step"));
+      g.append(pred);
+      g.append(svg("text", { class: "loss", x: cx, y: Y_LOSS + 4, "text-anchor": "middle" },
+        step.loss == null ? "" : fmt(step.loss, 2)));
+      // this step's contribution to dW_hh (backward pass)
+      const c = b ? (b.contrib_norms.weight_hh ?? 0) / maxContrib : 0;
+      const bar = svg("rect", { class: "contrib", x: cx - cw / 4, y: Y_BAR - BAR_H * c, width: cw / 2,
+        height: Math.max(1, BAR_H * c), fill: GRAD_COLOR });
+      bar.append(svg("title", {}, b ? `‖step ${t}'s contribution to dW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 4)}` : ""));
+      g.append(bar);
+      ys.push(pred);
+      bars.push(bar);
+      root.append(g);
+      return g;
+    });
+
+    const note = svg("text", { class: "note", x: LEFT, y: U.height + 10 },
+      "Same W_hh at every step (purple arrows). Orange: dL/dh_t, width ∝ log‖dL/dh_t‖." +
+      (isLstm ? " Green: cell state c_t." : ""));
+    root.append(note);
+    this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
+    root.append(this.marker);
+    clear(this.container).append(root);
+    this.geometry = { cw, gridCols, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
+    this.render();
+  }
+
+  /** Per-step render: only classes, the cursor and the unit marker change. */
+  render() {
+    const tr = this.trace;
+    if (!tr) return;
+    const { t, phase, unit } = this.state;
+    const T = tr.steps.length;
+    const back = phase === "backward";
+    this.cols.forEach((g, s) => {
+      g.classList.toggle("future", !back && s > t);
+      g.classList.toggle("current", s === t);
+      g.classList.toggle("grad-on", back && s >= t && !!tr.backward[s]);
+    });
+    this.cursor.setAttribute("x", LEFT + t * this.w);
+    this.cursor.classList.toggle("backward", back);
+    const { cw, gridCols, gwid, ghei } = this.geometry;
+    if (unit < tr.hidden_size && t < T) {
+      const cl = LEFT + t * this.w + this.w / 2 - cw / 2;
+      this.marker.setAttribute("x", cl + 4 + (unit % gridCols) * gwid - 1);
+      this.marker.setAttribute("y", Y_CELL + 4 + Math.floor(unit / gridCols) * ghei - 1);
+      this.marker.setAttribute("width", gwid + 1.4);
+      this.marker.setAttribute("height", ghei + 1.4);
+    }
+    this.renderLedger();
+    this.scrollIntoView();
+  }
+
+  renderLedger() {
+    if (!this.ledger) return;
+    const tr = this.trace, { t, phase } = this.state;
+    if (phase === "forward") {
+      const sum = tr.steps.slice(0, t + 1).reduce((a, s) => a + (s.loss ?? 0), 0);
+      this.ledger.textContent = `Forward · Σ L so far (steps 0…${t}) = ${fmt(sum, 3)}`;
+    } else {
+      const b = tr.backward[t];
+      this.ledger.textContent = b
+        ? `Backward · L = Σ L_t = ${fmt(tr.loss, 3)} · step ${t} adds ‖ΔW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 3)}` +
+          ` · running ‖Σ dW_hh‖ = ${fmt(b.dW_hh_running_norm, 3)}`
+        : "Backward · computing BPTT for the typed characters…";
+    }
+  }
+
+  scrollIntoView() {
+    const box = this.container;
+    const x = LEFT + this.state.t * this.w;
+    if (x < box.scrollLeft + LEFT || x + this.w > box.scrollLeft + box.clientWidth) {
+      box.scrollLeft = Math.max(0, x - box.clientWidth / 2);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+"""Fixtures for the browser tests: a real server process, trained models, Chromium via Playwright.
+
+The server runs as `python -m server --port 0 --no-browser` with its own data folder; the tests
+train three tiny character models through the API (RNN, LSTM, GRU on the same text), so the
+Compare view has a matched trio and hostile characters are in the vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from pagekit import TRAIN_TEXT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _json(url: str, body: dict | None = None) -> dict | list:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    """A real Unrolled server on a free port, stopped at the end of the session."""
+    data_dir = tmp_path_factory.mktemp("unrolled-data")
+    env = {**os.environ, "UNROLLED_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", "0", "--no-browser"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url, seen, deadline = None, [], time.monotonic() + 30
+    while time.monotonic() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(r"(http://[\w.\-\[\]:]+:\d+)/?", line)
+        if m:
+            url = m.group(1)
+    if url is None:
+        proc.kill()
+        pytest.fail("the server did not start:\n" + "".join(seen))
+    for _ in range(100):  # wait until it answers
+        try:
+            _json(f"{url}/api/health")
+            break
+        except OSError:
+            time.sleep(0.1)
+    # Drain the log in the background so the pipe never fills up.
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def train(
+    server_url: str, cell: str, name: str, text: str = TRAIN_TEXT, hidden: int = 8, steps: int = 20
+) -> str:
+    """Train a small char model through the API; returns its model id."""
+    job = _json(
+        f"{server_url}/api/train",
+        {
+            "task": "text",
+            "text": text,
+            "cell": cell,
+            "hidden_size": hidden,
+            "steps": steps,
+            "name": name,
+        },
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = _json(f"{server_url}/api/train/{job['id']}")
+        if status["state"] == "done":
+            return status["model_id"]
+        if status["state"] in ("failed", "cancelled"):
+            pytest.fail(f"training {cell} failed: {status}")
+        time.sleep(0.2)
+    pytest.fail(f"training {cell} did not finish")
+
+
+@pytest.fixture(scope="session")
+def trio(server_url) -> dict[str, str]:
+    """RNN, LSTM and GRU char models trained on the same text: {"rnn": id, ...}."""
+    return {cell: train(server_url, cell, f"same-{cell}") for cell in ("rnn", "lstm", "gru")}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Everything a page did that a user would count as a fault."""
+
+    def __init__(self, page, server_url: str):
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed: list[str] = []
+        self.foreign: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.ws_sent: list[str] = []
+        host = urlsplit(server_url).hostname
+        allowed = {host, "localhost", "127.0.0.1"}
+
+        def on_request(req):
+            self.requests.append(req.url)
+            parts = urlsplit(req.url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in allowed:
+                self.foreign.append(req.url)
+
+        def on_dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        page.on("request", on_request)
+        page.on("dialog", on_dialog)
+        page.on("websocket", lambda ws: ws.on("framesent", self._sent))
+
+    def _sent(self, payload):
+        self.ws_sent.append(payload if isinstance(payload, str) else str(payload))
+
+    def assert_clean(self):
+        assert self.page_errors == [], self.page_errors
+        assert self.console_errors == [], self.console_errors
+        assert self.failed == [], self.failed
+        assert self.foreign == [], self.foreign
+        assert self.dialogs == [], self.dialogs
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context, server_url):
+    page = context.new_page()
+    page.watch = Watch(page, server_url)
+    yield page
+    page.watch.assert_clean()

@@ -1,0 +1,96 @@
+"""The command line against a real uvicorn process on a free port, with real sockets."""
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "UNROLLED_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
+        cwd=tmp_path_factory.mktemp("cwd"), env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"(http://127\.0\.0\.1:(\d+)/)", line)
+            url = m and m.group(1)
+        assert url, "the server did not print its URL"
+        assert not url.endswith(":0/")
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_health_and_page(server):
+    assert httpx.get(server + "api/health").json() == {"status": "ok"}
+    page = httpx.get(server)
+    assert page.status_code == 200 and "Unrolled" in page.text
+
+
+async def _trace_over_ws(url: str, origin: str | None) -> list[dict]:
+    headers = {"Origin": origin} if origin else {}
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        await ws.send(json.dumps({"model": "gru-question", "text": "are you good"}))
+        frames = [json.loads(await ws.recv())]
+        while frames[-1].get("phase") != "done":
+            frames.append(json.loads(await ws.recv()))
+        return frames
+
+
+def test_websocket_trace(server):
+    ws_url = server.replace("http://", "ws://") + "ws"
+    frames = asyncio.run(_trace_over_ws(ws_url, None))
+    assert [f["phase"] for f in frames].count("forward") == 3
+    own = server.rstrip("/")
+    assert asyncio.run(_trace_over_ws(ws_url, own))[-1]["phase"] == "done"
+
+
+@pytest.mark.parametrize("origin", ["http://evil.com", "{own}.evil.com"])
+def test_websocket_from_another_site_is_refused(server, origin):
+    ws_url = server.replace("http://", "ws://") + "ws"
+    origin = origin.format(own=server.rstrip("/"))
+    with pytest.raises(websockets.exceptions.InvalidStatus) as e:
+        asyncio.run(_trace_over_ws(ws_url, origin))
+    assert e.value.response.status_code == 403
+
+
+async def _leave_mid_stream(ws_url: str) -> None:
+    async with websockets.connect(ws_url) as ws:
+        await ws.send(json.dumps({"model": "lstm-rhymes", "text": "twinkle " * 60}))
+        assert json.loads(await ws.recv())["phase"] == "start"
+    # closed after the first frame; the server must carry on serving others
+
+
+def test_disconnect_mid_stream_then_serve_others(server):
+    ws_url = server.replace("http://", "ws://") + "ws"
+    for _ in range(5):
+        asyncio.run(_leave_mid_stream(ws_url))
+    assert httpx.get(server + "api/health", timeout=2).status_code == 200
+    assert asyncio.run(_trace_over_ws(ws_url, None))[-1]["phase"] == "done"
