@@ -19,6 +19,8 @@ Conventions:
   t; its backward runs from t = 0 up, so ``dW_hh_running_norm[t]`` sums the contributions of the
   steps it has processed by then (s <= t), and ``grad_flow`` is transposed in time
   (M[t][s] is non-zero for s >= t).
+- With ``truncate=k``, ``grad_flow`` shows the truncated flow: M[t][s] = 0 when t - s >= k (in
+  the direction's own time), matching where the cells' truncated BPTT stops.
 """
 
 from __future__ import annotations
@@ -131,6 +133,10 @@ def build_trace(
         flow_matrix = None
         if flow and T <= flow_limit:
             flow_matrix = run.tapes[layer][direction].gradient_flow(res.dh_in[layer][direction])
+            if truncate is not None:
+                # truncated BPTT: L_t's gradient reaches h_s only for t - s < truncate
+                lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - s
+                flow_matrix[lag >= truncate] = 0.0
 
     tape = run.tapes[layer][direction]
     g = res.cells[layer][direction]

@@ -63,6 +63,8 @@ class Session:
         self.live: Live | None = None
         self.top_k = 5
         self._send_lock = asyncio.Lock()
+        self._main: asyncio.Task | None = None
+        self._busy = False  # the main task is handling a message
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -105,8 +107,12 @@ class Session:
             return
         finally:
             self.gone.set()
+            if self._busy and self._main is not None:
+                # A send to a client that left can wait for ever on a full buffer: stop it.
+                self._main.cancel()
 
     async def run(self) -> None:
+        self._main = asyncio.current_task()
         reader = asyncio.create_task(self._read())
         try:
             while True:
@@ -115,8 +121,16 @@ class Session:
                 if not getter.done():
                     getter.cancel()
                     return  # the reader ended: the client left (or idled out)
-                await self.handle(getter.result())
+                self._busy = True
+                try:
+                    await self.handle(getter.result())
+                finally:
+                    self._busy = False
         except _GONE:
+            return
+        except asyncio.CancelledError:
+            if not self.gone.is_set():
+                raise  # the server is shutting down
             return
         finally:
             self.gone.set()

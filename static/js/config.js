@@ -21,11 +21,6 @@ export const UNROLLED = {
   gradMaxWidth: 14,
 };
 
-export const PLAYER = {
-  defaultSpeed: 4,      // steps per second
-  cursorThrottleMs: 150 // how often plot cursors follow the player while playing
-};
-
 export const DEBOUNCE_MS = 300;
 
 // Plotly colour scales matching the SVG colours.

@@ -52,35 +52,45 @@ export function stepAxis(tokens) {
   return { tickvals, ticktext, tickangle: 0, title: { text: "step t (token)" } };
 }
 
-/** A shape marking the current step (moved by relayout while the player runs). */
-export function cursorShape(t, color = "#7b3fb0") {
-  return { type: "rect", xref: "x", yref: "paper", x0: t - 0.5, x1: t + 0.5, y0: 0, y1: 1,
-    line: { color, width: 2.5 }, fillcolor: "rgba(0,0,0,0)" };
-}
-
-/** Moves the cursor shape on a set of plots, at most every `ms` milliseconds. */
-export class CursorMover {
-  constructor(ms) {
-    this.ms = ms;
-    this.last = 0;
-    this.timer = 0;
-    this.t = null;
+/**
+ * Cursors marking the current step on a set of plots. They are plain HTML boxes placed over the
+ * plot area from plotly's axis geometry: moving one costs a style change, whereas a plotly
+ * relayout redraws the whole heatmap (hundreds of ms for a few plots).
+ */
+export class PlotCursors {
+  constructor() {
+    this.items = [];
+    this.t = 0;
   }
 
-  move(divs, t) {
+  reset() {
+    this.items = [];
+  }
+
+  attach(div, { rows = false } = {}) {
+    const box = document.createElement("div");
+    box.className = "plot-cursor";
+    div.append(box);
+    const item = { div, box, rows };
+    this.items.push(item);
+    div.on?.("plotly_afterplot", () => this.place(item));
+    this.place(item);
+  }
+
+  move(t) {
     this.t = t;
-    const run = () => {
-      this.last = performance.now();
-      this.timer = 0;
-      for (const d of divs) {
-        if (d.layout && d.layout.shapes && d.layout.shapes.length) {
-          window.Plotly.relayout(d, { "shapes[0].x0": this.t - 0.5, "shapes[0].x1": this.t + 0.5 });
-        }
-      }
-    };
-    if (!window.Plotly) return;
-    const wait = this.ms - (performance.now() - this.last);
-    if (wait <= 0) run();
-    else if (!this.timer) this.timer = setTimeout(run, wait);
+    for (const item of this.items) this.place(item);
+  }
+
+  place({ div, box }) {
+    const fl = div._fullLayout;
+    if (!fl || !fl.xaxis || !fl.yaxis) { box.hidden = true; return; }
+    const xa = fl.xaxis, ya = fl.yaxis;
+    const x0 = xa.l2p(this.t - 0.5), x1 = xa.l2p(this.t + 0.5);
+    box.hidden = false;
+    box.style.left = `${xa._offset + Math.min(x0, x1)}px`;
+    box.style.width = `${Math.abs(x1 - x0)}px`;
+    box.style.top = `${ya._offset}px`;
+    box.style.height = `${ya._length}px`;
   }
 }

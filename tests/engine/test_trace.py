@@ -96,6 +96,11 @@ def test_truncate_is_passed_to_bptt():
     res = run.backward([1, 2, 2, 3, -1], truncate=1)
     np.testing.assert_allclose([b["dh"] for b in tr["backward"]], res.dh_in[0][0], atol=1e-15)
     assert tr["backward"][0]["dh"] != full["backward"][0]["dh"]
+    np.testing.assert_array_equal(np.array(tr["grad_flow"]), np.diag(np.diag(full["grad_flow"])))
+    two = np.array(build_trace(model, IDS, truncate=2)["grad_flow"])
+    lag = np.subtract.outer(np.arange(5), np.arange(5))
+    assert np.all(two[lag >= 2] == 0) and np.all(two[lag == 1][:3] > 0)  # step 4: no loss
+    np.testing.assert_array_equal(two[lag < 2], np.array(full["grad_flow"])[lag < 2])
 
 
 def test_layer_and_direction_select_the_details_shown():

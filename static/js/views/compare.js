@@ -44,6 +44,12 @@ export class CompareView {
     if (!this.container.hidden) this.draw();
   }
 
+  /** Live typing: compare again once the student pauses. */
+  append() {
+    clearTimeout(this.appendTimer);
+    this.appendTimer = setTimeout(() => this.update(), 600);
+  }
+
   async draw() {
     const { model, text, clip, truncate } = this.state;
     const key = JSON.stringify([model, text, clip, truncate]);

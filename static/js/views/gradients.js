@@ -1,8 +1,8 @@
 // Gradients: ||dL/dh_t|| per step on a log scale, the gradient-flow matrix ||dL_t/dh_s|| (log colour),
 // and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
 import { el, clear, fmt } from "../dom.js";
-import { PLOTLY_VIRIDIS, PLAYER, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
-import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis, cursorShape, CursorMover } from "../plots.js";
+import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
+import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis, PlotCursors } from "../plots.js";
 
 /** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
 export function logFlow(flow) {
@@ -16,7 +16,7 @@ export class GradientsView {
     this.trace = null;
     this.drawn = null;
     this.divs = [];
-    this.mover = new CursorMover(PLAYER.cursorThrottleMs);
+    this.cursors = new PlotCursors();
   }
 
   update(trace) {
@@ -63,9 +63,12 @@ export class GradientsView {
       grid.append(spec.div);
     }
     this.divs = specs.map((s) => s.div);
+    this.cursors.reset();
+    this.cursors.t = this.state.t;
     for (const spec of specs) {
       if (this.drawn !== tr) return;
       await Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
+      this.cursors.attach(spec.div);
     }
     if (!tr.grad_flow) {
       grid.append(el("p", { class: "hint" }, "The gradient-flow matrix is not computed for sentences this long."));
@@ -76,13 +79,12 @@ export class GradientsView {
     const T = tr.steps.length;
     const x = [...Array(T).keys()];
     const axis = stepAxis(tr.tokens);
-    const t = this.state.t;
     const specs = [{
       name: "dh-norm",
       data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null),
         line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ = %{y:.3e}<extra></extra>" }],
       layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: axis, yaxis: { type: "log", title: { text: "norm" } },
-        shapes: [cursorShape(t)] }),
+      }),
     }, {
       name: "contrib",
       data: [
@@ -92,7 +94,7 @@ export class GradientsView {
           y: tr.backward.map((b) => b.dW_hh_running_norm), line: { color: SHARED_W_COLOR, width: 3 } }],
       layout: baseLayout("contributions to dW_hh, summed right to left", { xaxis: axis,
         yaxis: { title: { text: "norm" } }, legend: { orientation: "h", y: -0.35 }, height: 270,
-        shapes: [cursorShape(t)] }),
+      }),
     }];
     if (tr.grad_flow) {
       const z = logFlow(tr.grad_flow);
@@ -108,8 +110,7 @@ export class GradientsView {
         layout: baseLayout("gradient flow ‖∂L_t/∂h_s‖ (log colour): how far back each loss reaches", {
           height: Math.max(320, Math.min(540, 180 + T * 8)),
           xaxis: { ...axis, title: { text: "earlier state h_s" } },
-          yaxis: { title: { text: "loss L_t" }, autorange: "reversed" },
-          shapes: [cursorShape(t)] }),
+          yaxis: { title: { text: "loss L_t" }, autorange: "reversed" }, }),
       });
     }
     return specs;
@@ -118,6 +119,6 @@ export class GradientsView {
   render() {
     if (this.container.hidden) return;
     if (this.drawn !== this.trace) { this.draw(); return; }
-    this.mover.move(this.divs, this.state.t);
+    this.cursors.move(this.state.t);
   }
 }

@@ -1,10 +1,11 @@
 // Heatmaps over time (plotly): hidden state, each gate, the cell state, the output probabilities
 // and the loss at each step.
 import { el, clear, fmt } from "../dom.js";
-import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS, PLAYER } from "../config.js";
+import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS } from "../config.js";
 import { isUnitInterval } from "../colors.js";
-import { loadPlotly, plotlyText, baseLayout, PLOT_CONFIG, stepAxis, cursorShape, CursorMover } from "../plots.js";
+import { loadPlotly, plotlyText, baseLayout, PLOT_CONFIG, stepAxis, PlotCursors } from "../plots.js";
 
+const LIVE_REDRAW_MS = 400;
 const NAMES = { h: "hidden state h", c: "cell state c", pre: "pre-activation a", i: "input gate i",
   f: "forget gate f", g: "candidate g", o: "output gate o", r: "reset gate r", z: "update gate z", n: "candidate n" };
 
@@ -19,7 +20,7 @@ export class HeatmapsView {
     this.container = container;
     this.state = state;
     this.divs = [];
-    this.mover = new CursorMover(PLAYER.cursorThrottleMs);
+    this.cursors = new PlotCursors();
     this.trace = null;
     this.drawn = null;
   }
@@ -49,9 +50,12 @@ export class HeatmapsView {
       grid.append(spec.div);
     }
     this.divs = specs.map((s) => s.div);
+    this.cursors.reset();
+    this.cursors.t = this.state.t;
     for (const spec of specs) {
       if (this.drawn !== tr) return;
       await Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
+      this.cursors.attach(spec.div);
     }
   }
 
@@ -69,7 +73,7 @@ export class HeatmapsView {
         zmin: unit ? 0 : undefined, zmax: unit ? 1 : undefined, zmid: unit ? undefined : 0,
         hovertemplate: `${name}[%{y}] at t=%{x}: %{z:.3f}<extra></extra>`, colorbar: { thickness: 14 } }];
       const layout = baseLayout(`${NAMES[name]} (units × steps)`, { height,
-        xaxis: axis, yaxis: { title: { text: "unit" }, autorange: "reversed" }, shapes: [cursorShape(this.state.t)] });
+        xaxis: axis, yaxis: { title: { text: "unit" }, autorange: "reversed" } });
       return { name, data, layout };
     });
   }
@@ -91,7 +95,7 @@ export class HeatmapsView {
         texttemplate: T <= 40 ? "%{text}" : "", textfont: { size: 14 }, colorscale: PLOTLY_VIRIDIS, zmin: 0, zmax: 1,
         hovertemplate: "t=%{x}: %{text} p=%{z:.3f}<extra></extra>", colorbar: { thickness: 14 } }],
       layout: baseLayout("output probabilities: top predictions at each step", { xaxis: axis,
-        yaxis: { type: "category", autorange: "reversed", title: { text: "rank" } }, shapes: [cursorShape(this.state.t)] }) });
+        yaxis: { type: "category", autorange: "reversed", title: { text: "rank" } } }) });
     }
     const losses = tr.steps.map((s) => s.loss);
     if (losses.some((v) => v != null)) {
@@ -99,7 +103,7 @@ export class HeatmapsView {
       specs.push({ name: "loss", data: [{ type: "bar", x, y: losses, hovertext: hover, marker: { color: "#d95f02" },
         hovertemplate: "t=%{x}: L=%{y:.3f} (%{hovertext})<extra></extra>" }],
       layout: baseLayout(`loss at each step (total L = ${fmt(tr.loss)})`, { xaxis: axis,
-        yaxis: { title: { text: "L_t" } }, shapes: [cursorShape(this.state.t)] }) });
+        yaxis: { title: { text: "L_t" } } }) });
     }
     return specs;
   }
@@ -107,11 +111,13 @@ export class HeatmapsView {
   render() {
     if (!this.isVisible()) return;
     if (this.drawn !== this.trace) { this.draw(); return; }
-    this.mover.move(this.divs, this.state.t);
+    this.cursors.move(this.state.t);
   }
 
-  /** Live-typed steps: redraw (cheap at this size) once the burst of frames settles. */
+  /** Live-typed steps: redraw once the burst of typing settles, not on every frame. */
   append(trace) {
-    this.update(trace);
+    this.trace = trace;
+    clearTimeout(this.appendTimer);
+    this.appendTimer = setTimeout(() => this.update(this.trace), LIVE_REDRAW_MS);
   }
 }

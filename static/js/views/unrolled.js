@@ -212,7 +212,18 @@ export class UnrolledView {
     }
   }
 
+  /** Keep the current step in view; done in the next frame so it never forces an extra layout. */
   scrollIntoView() {
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.scrollNow();
+    });
+  }
+
+  scrollNow() {
+    if (!this.trace) return;
     const box = this.container;
     const x = LEFT + this.state.t * this.w;
     if (x < box.scrollLeft + LEFT || x + this.w > box.scrollLeft + box.clientWidth) {
