@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__, errors
 from server.assets import HashedStaticFiles
+from server.compute import Tracer
 from server.jobs import Jobs
 from server.paths import STATIC_DIR
 from server.registry import Registry
@@ -16,7 +17,6 @@ from server.responses import OrjsonResponse
 from server.routers import health, imports, models, pages, trace, training, ws
 from server.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
 from server.settings import Settings
-from server.tracing import Tracer
 
 DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, forward and through
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
@@ -29,10 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.registry = Registry(settings.data_dir)
         app.state.tracer = Tracer(settings, app.state.registry)
+        await app.state.tracer.ready()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         try:
             yield
         finally:
+            app.state.tracer.stop()
             await app.state.jobs.shutdown()
 
     app = FastAPI(

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from server.compute import Tracer
 from server.jobs import Jobs
 from server.registry import Registry
 from server.settings import Settings
-from server.tracing import Tracer
 
 
 def get_settings(conn: HTTPConnection) -> Settings:

@@ -162,12 +162,11 @@ class Jobs:
 
             # Loss per predicted token, smoothed: comparable across tasks and chunk lengths.
             per_update = 1 if classify else min(train_cfg.seq_len, len(task.text) - 1)
-            smooth: list[float] = []
 
             def on_step(info: dict) -> None:
                 loss = float(info["raw_loss"]) / per_update
-                smooth.append(loss if not smooth else 0.9 * smooth[-1] + 0.1 * loss)
-                job.touch(step=info["step"], loss=smooth[-1], eta_seconds=info["eta"])
+                smooth = loss if job.loss is None else 0.9 * job.loss + 0.1 * loss
+                job.touch(step=info["step"], loss=smooth, eta_seconds=info["eta"])
 
             def on_sample(text: str) -> None:
                 job.touch(sample=text)

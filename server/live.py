@@ -16,12 +16,13 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from engine.model import ModelState
+from server.compute import Tracer
 from server.errors import describe_validation_errors
 from server.registry import Entry
 from server.responses import dumps
 from server.schemas import TraceRequest, check_text
 from server.settings import Settings
-from server.tracing import Prepared, TraceError, Tracer
+from server.tracing import Prepared, TraceError
 
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what sending to a closed socket raises
 
@@ -173,11 +174,11 @@ class Session:
             return
         prepared = self.tracer.prepare(req)
         self.top_k = req.top_k
-        result = await self.tracer.compute(prepared)
+        result = await self.tracer.compute(prepared, "frames")
         self.live = Live(prepared.entry, None, result.T, prepared)
         self.tracer.streaming += 1
         try:
-            for text in result.frames:
+            for text in result.payload:
                 if self.gone.is_set():
                     return  # the client left mid-stream: stop here
                 await self.send(text)

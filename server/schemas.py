@@ -76,6 +76,11 @@ class TraceRequest(BaseModel):
     layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
     direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
     top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
+    flow: bool = Field(
+        True,
+        description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
+        "it is not shown.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -93,6 +98,13 @@ class TraceRequest(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class Stats(BaseModel):
+    traces_active: int = Field(description="Traces computing now.")
+    traces_waiting: int = Field(description="Traces waiting for a compute slot.")
+    streams: int = Field(description="WebSocket traces being sent.")
+    sockets: int = Field(description="Open /ws sockets.")
 
 
 class ModelSummary(BaseModel):

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     flow_limit: int = Field(
         200, ge=0, description="Gradient-flow matrix (T x T) only when T <= this; else null."
     )
+    trace_processes: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Worker processes computing traces (0 = threads in the server process).",
+    )
     max_concurrent_traces: int = Field(
         4, ge=1, description="Traces computed at once (a semaphore); others wait their turn."
     )
@@ -70,7 +76,10 @@ class Settings(BaseSettings):
 
     # -- websockets -----------------------------------------------------------------------
     ws_max_message_bytes: int = Field(
-        16384, ge=256, description="Largest WebSocket message from a client; bigger ones close it."
+        16384,
+        ge=256,
+        description="Largest WebSocket message from a client: bigger ones get an error; "
+        "4x bigger close the socket.",
     )
     ws_rate: float = Field(
         20.0, gt=0, description="Messages per second a socket may send (burst of twice that)."

@@ -1,19 +1,15 @@
 """From a TraceRequest to the trace JSON (contracts.md section 4) and its WebSocket frames.
 
-`prepare` checks the request against the model and the limits (cheap, on the event loop: its
-errors are 4xx); `compute` runs engine.trace.build_trace in a worker thread, at most
-`max_concurrent_traces` at a time, so the event loop (and /api/health) never waits for numpy.
+`prepare` checks the request against the model and the limits (cheap; its errors are 4xx);
+`build` runs engine.trace.build_trace and serialises the result. server.compute decides where
+`build` runs (a worker process or thread), never on the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from starlette.concurrency import run_in_threadpool
 
 from engine.model import ModelState
 from engine.trace import build_trace, step_record
@@ -163,134 +159,81 @@ def frames(trace: dict):
 
 @dataclass
 class Computed:
-    """A finished trace, already serialised (in the worker thread, off the event loop)."""
+    """A finished trace, serialised: the POST body (bytes) or the WebSocket frames (JSON text)."""
 
-    body: bytes  # the POST /api/trace response
-    frames: list[str]  # the WebSocket frames, JSON text
     T: int
-
-    @property
-    def size(self) -> int:
-        return len(self.body) + sum(len(f) for f in self.frames)
+    cost: int  # rough memory use in bytes, for the cache
+    payload: bytes | list[str]
 
 
-class Tracer:
-    """Computes traces off the event loop, a bounded number at a time, with a small LRU cache."""
+def entry_for(registry: Registry, model_id: str) -> Entry:
+    entry = registry.get(model_id)
+    if entry is None:
+        raise TraceError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+    return entry
 
-    def __init__(self, settings: Settings, registry: Registry):
-        self.settings = settings
-        self.registry = registry
-        self.active = 0  # traces computing right now (tests watch it return to 0)
-        self.waiting = 0  # traces waiting for a slot
-        self.streaming = 0  # WebSocket traces being sent right now
-        self._semaphore: asyncio.Semaphore | None = None
-        self._cache: OrderedDict[tuple, Computed] = OrderedDict()
-        self._cache_bytes = 0
-        self._cache_lock = threading.Lock()
 
-    @property
-    def semaphore(self) -> asyncio.Semaphore:
-        # Made on first use, inside the running loop.
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.settings.max_concurrent_traces)
-        return self._semaphore
-
-    def entry(self, model_id: str) -> Entry:
-        entry = self.registry.get(model_id)
-        if entry is None:
-            raise TraceError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
-        return entry
-
-    def prepare(self, req: TraceRequest) -> Prepared:
-        s = self.settings
-        if len(req.text) > s.max_text_chars:
-            raise TraceError(
-                f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
-            )
-        if req.top_k > s.max_top_k:
-            raise TraceError(f"top_k may be at most {s.max_top_k}.")
-        entry = self.entry(req.model)
-        cfg = entry.model.config
-        L = cfg.num_layers
-        if not -L <= req.layer < L:
-            raise TraceError(f"layer: this model has {L} layer(s): use 0..{L - 1}, or -1.")
-        if req.direction == 1 and not cfg.bidirectional:
-            raise TraceError("direction: this model reads forward only; use direction 0.")
-        if req.truncate is not None and cfg.jordan:
-            raise TraceError("truncate is not available for this model.")
-        tokens, ids = tokenize(entry, req.text, s.max_tokens)
-        targets = _targets(entry, req, len(tokens))
-        state = _initial_state(entry, req)
-        key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-        return Prepared(entry, req, tokens, ids, targets, state, key)
-
-    def _build(self, p: Prepared) -> Computed:
-        req, model, targets = p.request, p.entry.model, p.targets
-        if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
-            # Explain the model's own answer: the loss is that of its predicted label.
-            run = model.forward(p.ids, p.state)
-            targets = np.array([int(np.argmax(run.outputs[-1]))])
-        trace = build_trace(
-            model,
-            p.ids,
-            targets=targets,
-            state=p.state,
-            truncate=req.truncate,
-            clip=req.clip,
-            layer=req.layer,
-            direction=req.direction,
-            top_k=req.top_k,
-            flow=len(p.ids) <= self.settings.flow_limit,
-            flow_limit=self.settings.flow_limit,
+def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
+    """Check the request against the limits and the model; 4xx errors as TraceError."""
+    if len(req.text) > s.max_text_chars:
+        raise TraceError(
+            f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
         )
-        trace = decorate(trace, p.entry, p.tokens)
-        texts = [dumps(f).decode() for f in frames(trace)]
-        return Computed(dumps(trace), texts, len(p.ids))
+    if req.top_k > s.max_top_k:
+        raise TraceError(f"top_k may be at most {s.max_top_k}.")
+    entry = entry_for(registry, req.model)
+    cfg = entry.model.config
+    L = cfg.num_layers
+    if not -L <= req.layer < L:
+        raise TraceError(f"layer: this model has {L} layer(s): use 0..{L - 1}, or -1.")
+    if req.direction == 1 and not cfg.bidirectional:
+        raise TraceError("direction: this model reads forward only; use direction 0.")
+    if req.truncate is not None and cfg.jordan:
+        raise TraceError("truncate is not available for this model.")
+    tokens, ids = tokenize(entry, req.text, s.max_tokens)
+    targets = _targets(entry, req, len(tokens))
+    state = _initial_state(entry, req)
+    key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
+    return Prepared(entry, req, tokens, ids, targets, state, key)
 
-    async def compute(self, p: Prepared) -> Computed:
-        """The serialised trace, from the cache or computed in a worker thread."""
-        with self._cache_lock:
-            cached = self._cache.get(p.key)
-            if cached is not None:
-                self._cache.move_to_end(p.key)
-                return cached
-        self.waiting += 1
-        acquired = False
-        try:
-            async with self.semaphore:
-                self.waiting -= 1
-                acquired = True
-                self.active += 1
-                try:
-                    # Not abandoned on cancel: the slot is held until the thread is done.
-                    result = await run_in_threadpool(self._build, p)
-                finally:
-                    self.active -= 1
-        finally:
-            if not acquired:
-                self.waiting -= 1
-        self._remember(p.key, result)
-        return result
 
-    def _remember(self, key: tuple, result: Computed) -> None:
-        limit = self.settings.trace_cache_mb * 1_000_000
-        if result.size > limit / 4:
-            return
-        with self._cache_lock:
-            if key in self._cache:
-                return
-            self._cache[key] = result
-            self._cache_bytes += result.size
-            while self._cache_bytes > limit and self._cache:
-                _, old = self._cache.popitem(last=False)
-                self._cache_bytes -= old.size
+def build(p: Prepared, s: Settings, form: str) -> Computed:
+    """The trace of a prepared request, serialised as `form`: "body" or "frames"."""
+    req, model, targets = p.request, p.entry.model, p.targets
+    if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
+        # Explain the model's own answer: the loss is that of its predicted label.
+        run = model.forward(p.ids, p.state)
+        targets = np.array([int(np.argmax(run.outputs[-1]))])
+    trace = build_trace(
+        model,
+        p.ids,
+        targets=targets,
+        state=p.state,
+        truncate=req.truncate,
+        clip=req.clip,
+        layer=req.layer,
+        direction=req.direction,
+        top_k=req.top_k,
+        flow=req.flow and len(p.ids) <= s.flow_limit,
+        flow_limit=s.flow_limit,
+    )
+    trace = decorate(trace, p.entry, p.tokens)
+    if form == "body":
+        payload: bytes | list[str] = dumps(trace)
+        cost = len(payload)
+    else:
+        payload = [dumps(f).decode() for f in frames(trace)]
+        cost = sum(len(f) for f in payload)
+    return Computed(len(p.ids), cost, payload)
 
-    def live_step(self, entry: Entry, state: ModelState | None, token_id: int, top_k: int):
-        """One live-typing step on `state` via engine.trace.step_record."""
-        new_state, frame = step_record(entry.model, state, int(token_id), top_k=top_k)
-        _name_outputs(frame, entry.output_names())
-        return new_state, frame
 
-    def final_state(self, p: Prepared) -> ModelState:
-        """Where live typing continues after a trace: the state after its last token."""
-        return p.entry.model.forward(p.ids, p.state).final_state
+def live_step(entry: Entry, state: ModelState | None, token_id: int, top_k: int):
+    """One live-typing step on `state` via engine.trace.step_record."""
+    new_state, frame = step_record(entry.model, state, int(token_id), top_k=top_k)
+    _name_outputs(frame, entry.output_names())
+    return new_state, frame
+
+
+def final_state(p: Prepared) -> ModelState:
+    """Where live typing continues after a trace: the state after its last token."""
+    return p.entry.model.forward(p.ids, p.state).final_state

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from server.schemas import Health
+from server.deps import TracerDep
+from server.schemas import Health, Stats
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -10,3 +11,14 @@ router = APIRouter(prefix="/api", tags=["health"])
 @router.get("/health", response_model=Health, summary="Is the server up?")
 async def health() -> dict:
     return {"status": "ok"}
+
+
+@router.get("/stats", response_model=Stats, summary="What the server is doing right now")
+async def stats(tracer: TracerDep) -> dict:
+    """Counts for this worker process: for monitoring a classroom and for the benchmark."""
+    return {
+        "traces_active": tracer.active,
+        "traces_waiting": tracer.waiting,
+        "streams": tracer.streaming,
+        "sockets": tracer.sockets,
+    }

@@ -24,6 +24,6 @@ async def trace(request: TraceRequest, tracer: TracerDep) -> Response:
         prepared = tracer.prepare(request)
     except TraceError as e:
         raise HTTPException(e.status, str(e)) from e
-    result = await tracer.compute(prepared)
+    result = await tracer.compute(prepared, "body")
     # Serialised by orjson in the worker thread; response-model validation is skipped (large).
-    return Response(result.body, media_type="application/json")
+    return Response(result.payload, media_type="application/json")

@@ -34,7 +34,11 @@ async def trace_socket(websocket: WebSocket, settings: SettingsDep, tracer: Trac
     if not await _origin_ok(websocket):
         return
     await websocket.accept()
-    await Session(websocket, settings, tracer).run()
+    tracer.sockets += 1
+    try:
+        await Session(websocket, settings, tracer).run()
+    finally:
+        tracer.sockets -= 1
 
 
 @router.websocket("/ws/train/{job_id}")

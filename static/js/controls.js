@@ -13,7 +13,11 @@ export function bindPlayer(state, player) {
   scrub.addEventListener("input", () => { player.pause(); player.seek(Number(scrub.value)); });
   speed.addEventListener("change", () => state.set({ speed: Number(speed.value) }));
   const paintPlay = () => {
-    play.textContent = player.playing ? "❚❚ Pause" : "▶ Play";
+    const playing = player.playing ? "1" : "0";
+    if (document.body.dataset.playing !== playing) document.body.dataset.playing = playing;
+    const text = player.playing ? "❚❚ Pause" : "▶ Play";
+    if (play.textContent === text) return;
+    play.textContent = text;
     play.setAttribute("aria-label", player.playing ? "Pause" : "Play");
   };
   player.addEventListener("playstate", paintPlay);
@@ -25,7 +29,7 @@ export function bindPlayer(state, player) {
     label.textContent = T ? `${state.phase === "forward" ? "Forward →" : "← Backward"} · t = ${state.t} / ${T - 1} · “${tok}”` : "no sentence";
     label.dataset.t = String(state.t);
     label.dataset.phase = state.phase;
-    document.body.dataset.phase = state.phase;
+    if (document.body.dataset.phase !== state.phase) document.body.dataset.phase = state.phase;
     if (String(state.speed) !== speed.value) {
       const opt = [...speed.options].find((o) => Number(o.value) === state.speed);
       if (opt) speed.value = opt.value;

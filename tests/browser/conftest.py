@@ -181,3 +181,37 @@ def page(context, server_url):
     page.watch = Watch(page, server_url)
     yield page
     page.watch.assert_clean()
+
+
+@pytest.fixture(scope="session")
+def host_pages():
+    """A second local web server (another origin) for pages that embed /embed in an iframe.
+
+    Register a page with `host_pages.pages["/x.html"] = html`; open `host_pages.url + "/x.html"`.
+    """
+    import http.server
+    import threading
+
+    pages: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            body = pages.get(self.path)
+            if body is None:  # e.g. the browser asking for /favicon.ico
+                self.send_response(204)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd.pages = pages
+    httpd.url = f"http://localhost:{httpd.server_address[1]}"
+    yield httpd
+    httpd.shutdown()

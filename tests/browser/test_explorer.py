@@ -71,15 +71,24 @@ def test_keyboard_steps_move_the_highlighted_cell(page, server_url):
 
 
 def test_play_runs_and_pause_stops_the_loop(page, server_url):
-    open_page(page, server_url + "/?model=lstm-rhymes&text=twinkle&speed=16")
+    # 4 steps per second: the 14 positions of "twinkle" (forward then backward) take 3.5 s.
+    open_page(page, server_url + "/?model=lstm-rhymes&text=twinkle&speed=4")
     page.locator("h2", has_text="The unrolled network").click()
     page.keyboard.press("Space")
-    page.wait_for_function("() => Number(document.querySelector('#step-label').dataset.t) >= 3")
+    assert page.locator("body").get_attribute("data-playing") == "1"
+    page.wait_for_function(
+        "() => Number(document.querySelector('#step-label').dataset.t) >= 2", timeout=10000
+    )
     page.keyboard.press("Space")
+    assert page.locator("body").get_attribute("data-playing") == "0"
     t_paused = current_step(page)
     page.wait_for_timeout(500)
     assert current_step(page) == t_paused  # no stale animation loop keeps stepping
     assert page.locator("#btn-play").text_content().strip().endswith("Play")
+    # Play runs to the end of the backward pass by itself, then stops.
+    page.click("#btn-play")
+    page.wait_for_function("() => document.body.dataset.playing === '0'", timeout=10000)
+    assert current_step(page) == (0, "backward")
 
 
 def test_live_typing_feeds_steps_without_a_new_trace(page, server_url, trio):

@@ -43,7 +43,12 @@ def test_url_round_trip_reproduces_the_view(page, context, server_url):
     page.locator("svg.cellgrid g[data-unit='2']").first.click()
     page.click("[role=tab][data-view='heatmaps']")
     q = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
-    assert (q["t"], q["phase"], q["unit"], q.get("view", "heatmaps")) == ("5", "backward", "2", "heatmaps")
+    assert (q["t"], q["phase"], q["unit"], q.get("view", "heatmaps")) == (
+        "5",
+        "backward",
+        "2",
+        "heatmaps",
+    )
     changed = view_of(page)
     other = context.new_page()
     open_page(other, page.url)
@@ -51,24 +56,26 @@ def test_url_round_trip_reproduces_the_view(page, context, server_url):
     other.close()
 
 
+def wait_for_cell(page, kind: str):
+    """Wait until the unrolled network shows a model of this cell kind."""
+    page.wait_for_function(
+        "(k) => document.querySelector('svg.unrolled')?.getAttribute('aria-label')?.startsWith(k)",
+        arg=kind,
+    )
+
+
 def test_back_and_forward_restore_earlier_views(page, server_url):
     open_page(page, f"{server_url}/?model=rnn-hello&text=hell")
     page.select_option("#model-select", "lstm-rhymes")
-    page.wait_for_function(
-        "() => document.querySelector('svg.unrolled')?.getAttribute('aria-label')?.startsWith('LSTM')"
-    )
+    wait_for_cell(page, "LSTM")
     page.click("[role=tab][data-view='gradients']")
     page.go_back()
     page.wait_for_selector("[role=tab].active[data-view='heatmaps']")
     page.go_back()
-    page.wait_for_function(
-        "() => document.querySelector('svg.unrolled')?.getAttribute('aria-label')?.startsWith('RNN')"
-    )
+    wait_for_cell(page, "RNN")
     assert page.input_value("#model-select") == "rnn-hello"
     page.go_forward()
-    page.wait_for_function(
-        "() => document.querySelector('svg.unrolled')?.getAttribute('aria-label')?.startsWith('LSTM')"
-    )
+    wait_for_cell(page, "LSTM")
     assert page.input_value("#model-select") == "lstm-rhymes"
 
 
@@ -84,15 +91,18 @@ def test_copy_link_and_embed_code(page, server_url):
 
 
 @pytest.mark.parametrize("size", [(800, 450), (1280, 720)])
-def test_embed_works_inside_an_iframe(page, server_url, size):
+def test_embed_works_inside_an_iframe(page, server_url, host_pages, size):
     w, h = size
     page.set_viewport_size({"width": w + 40, "height": h + 40})
     q = f"model=lstm-rhymes&text={quote('twinkle, twinkle')}&t=5&phase=forward&unit=3"
     src = f"{server_url}/embed?{q}"
-    page.set_content(
+    # The host page comes from another origin (another local server), as on a course site.
+    html = (
         f'<!doctype html><body style="margin:20px"><iframe id="w" src="{src}" '
         f'width="{w}" height="{h}" style="border:0"></iframe></body>'
     )
+    host_pages.pages[f"/host-{w}.html"] = html
+    page.goto(f"{host_pages.url}/host-{w}.html")
     frame = page.frame_locator("#w")
     frame.locator("body[data-ready='1']").wait_for(timeout=15000)
     assert frame.locator("svg.unrolled g.step").count() == 16

@@ -13,7 +13,7 @@ from server.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", open_browser=False)
+    return Settings(data_dir=tmp_path / "data", open_browser=False, trace_processes=0)
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def make_client(tmp_path):
 
     def make(**overrides) -> TestClient:
         overrides.setdefault("data_dir", tmp_path / "data")
+        overrides.setdefault("trace_processes", 0)  # threads: fast to start; see test_compute
         app = create_app(Settings(open_browser=False, **overrides))
         client = TestClient(app)
         client.__enter__()
@@ -47,4 +48,3 @@ def no_server_errors(caplog):
     yield
     errors = [r for r in caplog.records if r.name == "unrolled" and r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
-

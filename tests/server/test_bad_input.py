@@ -8,8 +8,9 @@ from tests.server.helpers import trace_body
 
 
 def post_raw(client, body: bytes, content_type="application/json", **headers):
-    return client.post("/api/trace", content=body, headers={"content-type": content_type,
-                                                            **headers})
+    return client.post(
+        "/api/trace", content=body, headers={"content-type": content_type, **headers}
+    )
 
 
 def assert_clear(r, status, *words):
@@ -42,8 +43,9 @@ def test_text_over_the_character_limit(make_client):
 
 def test_too_many_tokens(make_client):
     c = make_client(max_tokens=5)
-    assert_clear(c.post("/api/trace", json=trace_body(text="hellohello")), 422, "10 tokens",
-                 "at most 5")
+    assert_clear(
+        c.post("/api/trace", json=trace_body(text="hellohello")), 422, "10 tokens", "at most 5"
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,8 +75,9 @@ def test_wrong_content_type(client):
     assert isinstance(r.json()["detail"], str)
 
 
-@pytest.mark.parametrize("char,name", [("\x00", "NUL"), ("\x07", "U+0007"), ("\x1b", "U+001B"),
-                                       ("\x7f", "U+007F")])
+@pytest.mark.parametrize(
+    "char,name", [("\x00", "NUL"), ("\x07", "U+0007"), ("\x1b", "U+001B"), ("\x7f", "U+007F")]
+)
 def test_control_characters_are_named(client, char, name):
     r = client.post("/api/trace", json=trace_body(text=f"he{char}ll"))
     assert_clear(r, 422, name, "position 2")
@@ -102,7 +105,9 @@ def test_unknown_characters_and_words_are_listed(client):
 
 
 def test_text_of_only_spaces_for_a_word_model(client):
-    assert_clear(client.post("/api/trace", json=trace_body("gru-question", "   ")), 422, "no tokens")
+    assert_clear(
+        client.post("/api/trace", json=trace_body("gru-question", "   ")), 422, "no tokens"
+    )
 
 
 def test_unknown_fields_are_ignored_but_types_checked(client):

@@ -9,16 +9,16 @@ import pytest
 VOCAB = ["a", "b", "c", "d", "e"]
 
 
-def torch_like_lstm(V=5, H=6, O=5, seed=0, prefix="lstm.") -> dict[str, np.ndarray]:
-    """Arrays shaped exactly like nn.LSTM(V, H) + nn.Linear(H, O) state dicts."""
+def torch_like_lstm(V=5, H=6, out=5, seed=0, prefix="lstm.") -> dict[str, np.ndarray]:
+    """Arrays shaped exactly like nn.LSTM(V, H) + nn.Linear(H, out) state dicts."""
     rng = np.random.default_rng(seed)
     return {
         f"{prefix}weight_ih_l0": rng.normal(0, 0.5, (4 * H, V)),
         f"{prefix}weight_hh_l0": rng.normal(0, 0.5, (4 * H, H)),
         f"{prefix}bias_ih_l0": rng.normal(0, 0.1, 4 * H),
         f"{prefix}bias_hh_l0": rng.normal(0, 0.1, 4 * H),
-        "fc.weight": rng.normal(0, 0.5, (O, H)),
-        "fc.bias": rng.normal(0, 0.1, O),
+        "fc.weight": rng.normal(0, 0.5, (out, H)),
+        "fc.bias": rng.normal(0, 0.1, out),
     }
 
 
@@ -44,7 +44,7 @@ def test_import_with_vocab_in_the_file(client):
 
 
 def test_import_with_vocab_as_form_field_and_labels(client):
-    arrays = torch_like_lstm(O=2)
+    arrays = torch_like_lstm(out=2)
     r = upload(client, npz(arrays), vocab=json.dumps(VOCAB), labels='["no", "yes"]')
     assert r.status_code == 201, r.text
     m = r.json()
@@ -68,11 +68,14 @@ def test_imported_model_survives_a_restart(make_client, tmp_path):
         (npz({"x": np.zeros(3)}, vocab=np.array(VOCAB)), {}, "weight_ih_l0"),
         (npz(torch_like_lstm(), vocab=np.array(VOCAB[:3])), {}, "reads 5 inputs"),
         (npz(torch_like_lstm(), vocab=np.array(VOCAB)), {"cell": "gru"}, "lstm"),
-        (npz(torch_like_lstm(O=3), vocab=np.array(VOCAB)), {}, "labels"),
+        (npz(torch_like_lstm(out=3), vocab=np.array(VOCAB)), {}, "labels"),
         (npz(torch_like_lstm(), vocab=np.array(["a", "a", "b", "c", "d"])), {}, "duplicate"),
         (npz(torch_like_lstm(), vocab=np.array(VOCAB)), {"vocab": "[oops"}, "json"),
-        (npz({**torch_like_lstm(), "fc.weight": np.full((5, 6), np.nan)}, vocab=np.array(VOCAB)),
-         {}, "nan"),
+        (
+            npz({**torch_like_lstm(), "fc.weight": np.full((5, 6), np.nan)}, vocab=np.array(VOCAB)),
+            {},
+            "nan",
+        ),
     ],
 )
 def test_bad_uploads(client, data, form, words):

@@ -5,8 +5,19 @@ import pytest
 
 from tests.server.helpers import trace_body
 
-SUMMARY_FIELDS = {"id", "cell", "description", "task", "vocab_kind", "vocab_size", "hidden_size",
-                  "num_layers", "bidirectional", "source", "example"}
+SUMMARY_FIELDS = {
+    "id",
+    "cell",
+    "description",
+    "task",
+    "vocab_kind",
+    "vocab_size",
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "source",
+    "example",
+}
 
 
 def test_demo_models_cover_every_cell(client):
@@ -88,8 +99,9 @@ def test_classifier_targets_by_name_and_index(client):
         "/api/trace", json=trace_body("gru-question", "are you good", targets=[0])
     ).json()
     assert by_index["loss"] == pytest.approx(wrong["loss"])
-    bad = client.post("/api/trace", json=trace_body("gru-question", "are you good",
-                                                     targets=["maybe"]))
+    bad = client.post(
+        "/api/trace", json=trace_body("gru-question", "are you good", targets=["maybe"])
+    )
     assert bad.status_code == 422 and "maybe" in bad.json()["detail"]
 
 
@@ -114,8 +126,9 @@ def test_initial_states(client):
 
 
 def test_truncate_and_clip_are_reported(client):
-    t = client.post("/api/trace", json=trace_body("lstm-rhymes", "twinkle twinkle",
-                                                  truncate=2, clip=0.01)).json()
+    t = client.post(
+        "/api/trace", json=trace_body("lstm-rhymes", "twinkle twinkle", truncate=2, clip=0.01)
+    ).json()
     assert t["truncate"] == 2 and t["clip"] == 0.01 and t["clipped"] is True
     full = client.post("/api/trace", json=trace_body("lstm-rhymes", "twinkle twinkle")).json()
     assert t["backward"][0]["dh_norm"] != full["backward"][0]["dh_norm"]

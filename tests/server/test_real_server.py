@@ -18,12 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "UNROLLED_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "UNROLLED_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
-        cwd=tmp_path_factory.mktemp("cwd"), env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path_factory.mktemp("cwd"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = None
@@ -82,7 +88,8 @@ def test_websocket_from_another_site_is_refused(server, origin):
 
 
 async def _leave_mid_stream(ws_url: str) -> None:
-    async with websockets.connect(ws_url) as ws:
+    # close_timeout: like a closed browser tab, do not wait for the server to drain its frames
+    async with websockets.connect(ws_url, close_timeout=0.1) as ws:
         await ws.send(json.dumps({"model": "lstm-rhymes", "text": "twinkle " * 60}))
         assert json.loads(await ws.recv())["phase"] == "start"
     # closed after the first frame; the server must carry on serving others
@@ -93,4 +100,11 @@ def test_disconnect_mid_stream_then_serve_others(server):
     for _ in range(5):
         asyncio.run(_leave_mid_stream(ws_url))
     assert httpx.get(server + "api/health", timeout=2).status_code == 200
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stats = httpx.get(server + "api/stats").json()
+        if stats["sockets"] == stats["streams"] == stats["traces_active"] == 0:
+            break
+        time.sleep(0.05)
+    assert stats == {**stats, "sockets": 0, "streams": 0, "traces_active": 0}
     assert asyncio.run(_trace_over_ws(ws_url, None))[-1]["phase"] == "done"

@@ -15,6 +15,7 @@ app = create_app(
         train_max_steps=20,
         train_max_hidden=16,
         max_training_jobs=50,
+        trace_processes=0,
     )
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

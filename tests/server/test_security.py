@@ -11,8 +11,13 @@ from tests.server.helpers import trace_body
 def test_headers_on_every_response(client, path):
     h = client.get(path).headers
     csp = h["content-security-policy"]
-    for part in ("default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
-                 "img-src 'self' data: blob:", "frame-ancestors 'none'"):
+    for part in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "frame-ancestors 'none'",
+    ):
         assert part in csp
     assert "connect-src 'self' ws://testserver wss://testserver" in csp
     assert h["x-content-type-options"] == "nosniff"

@@ -23,9 +23,18 @@ def test_train_on_own_text_then_trace_it_after_a_restart(tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
     text = "abcabcabcabc abcabc"
     with TestClient(create_app(settings)) as c:
-        r = c.post("/api/train", json={"task": "text", "text": text, "cell": "gru",
-                                       "hidden_size": 12, "steps": 150, "lr": 0.05,
-                                       "name": "my abc"})
+        r = c.post(
+            "/api/train",
+            json={
+                "task": "text",
+                "text": text,
+                "cell": "gru",
+                "hidden_size": 12,
+                "steps": 150,
+                "lr": 0.05,
+                "name": "my abc",
+            },
+        )
         assert r.status_code == 202, r.text
         job = r.json()
         assert job["state"] in ("queued", "running") and job["steps"] == 150
@@ -44,14 +53,19 @@ def test_train_on_own_text_then_trace_it_after_a_restart(tmp_path):
 
 
 def test_builtin_classifier_task(client):
-    r = client.post("/api/train", json={"task": "question", "cell": "rnn", "hidden_size": 8,
-                                        "steps": 30})
+    r = client.post(
+        "/api/train", json={"task": "question", "cell": "rnn", "hidden_size": 8, "steps": 30}
+    )
     done = wait_for(client, r.json()["id"])
     assert done["state"] == "done"
     detail = client.get(f"/api/models/{done['model_id']}").json()
     assert detail["labels"] == ["statement", "question"] and detail["vocab_kind"] == "word"
     assert [t["id"] for t in client.get("/api/train/tasks").json()] == [
-        "hello", "rhymes", "question", "text"]
+        "hello",
+        "rhymes",
+        "question",
+        "text",
+    ]
 
 
 def test_progress_streams_over_websocket(client):

@@ -47,6 +47,11 @@ export class CellView {
       const c = ev.target.closest("[data-unit]");
       if (c) state.set({ unit: Number(c.dataset.unit) });
     });
+    // Tooltips are written when hovered, not for every unit on every step.
+    container.addEventListener("mouseover", (ev) => {
+      const c = ev.target.closest("[data-unit]");
+      if (c && ev.target.tagName === "rect") this.tooltip(c, ev.target);
+    });
   }
 
   update(trace) {
@@ -78,15 +83,14 @@ export class CellView {
       for (let k = 0; k < H; k++) {
         const g = svg("g", { "data-unit": k });
         const rect = svg("rect", { x: LABEL_W + k * cw, y, width: cw - 1, height: ROW_H - 2, rx: 2 });
-        const tip = svg("title");
-        g.append(rect, tip);
+        g.append(rect);
         let txt = null;
         if (cw >= 40 && ROW_H >= 20) {
           txt = svg("text", { class: "val", x: LABEL_W + k * cw + cw / 2, y: y + ROW_H / 2 + 4, "text-anchor": "middle" });
           g.append(txt);
         }
         root.append(g);
-        row.push({ rect, tip, txt });
+        row.push({ rect, txt, fill: null, label: "" });
       }
       this.cells.push(row);
     });
@@ -97,6 +101,19 @@ export class CellView {
     wrap.append(root);
     clear(this.container).append(wrap, legend());
     this.render();
+  }
+
+  tooltip(group, rect) {
+    const tr = this.trace, { t, phase } = this.state;
+    const k = Number(group.dataset.unit);
+    const r = this.cells.findIndex((row) => row[k] && row[k].rect === rect);
+    if (r < 0 || !tr.steps[t]) return;
+    const [name, label] = this.rows[r];
+    const vals = quantity(tr.steps[t], phase === "backward" ? tr.backward[t] : null, name);
+    const v = vals ? vals[k] : null;
+    let tip = group.querySelector("title");
+    if (!tip) { tip = svg("title"); group.append(tip); }
+    tip.textContent = `${label}, unit ${k}, t = ${t}: ${v == null ? "shown in the backward phase" : fmt(v, 4)}`;
   }
 
   render() {
@@ -114,15 +131,16 @@ export class CellView {
       const isGrad = r >= this.nF;
       const scale = isGrad && vals ? Math.max(1e-12, ...vals.map(Math.abs)) : name === "pre" || name === "c"
         ? Math.max(1, ...(vals || []).map(Math.abs)) : 1;
-      this.cells[r].forEach(({ rect, tip, txt }, k) => {
+      this.cells[r].forEach((c, k) => {
         const v = vals ? vals[k] : null;
         const fill = v == null ? "transparent" : isGrad ? diverging(v, scale) : colorFor(name, v, scale);
-        rect.setAttribute("fill", fill);
-        rect.classList.toggle("empty", v == null);
-        tip.textContent = `${name}[${k}] at t=${t}: ${v == null ? (isGrad ? "shown in the backward phase" : "–") : fmt(v, 4)}`;
-        if (txt) {
-          txt.textContent = v == null ? "" : fmt(v, 2);
-          txt.setAttribute("fill", v == null ? "currentColor" : inkFor(fill));
+        if (fill === c.fill) return;   // unchanged cells cost nothing while playing
+        c.fill = fill;
+        c.rect.setAttribute("fill", fill);
+        c.rect.classList.toggle("empty", v == null);
+        if (c.txt) {
+          c.txt.textContent = v == null ? "" : fmt(v, 2);
+          c.txt.setAttribute("fill", v == null ? "currentColor" : inkFor(fill));
         }
       });
     });

@@ -5,7 +5,9 @@ import { gradcheck } from "../api.js";
 
 const SUB = "₀₁₂₃₄₅₆₇₈₉";
 export const sub = (n) => (n < 0 ? "₋" + sub(-n) : String(n).split("").map((d) => SUB[d]).join(""));
-const sig = (v) => `${fmt(v)}·(1−${fmt(v)})`;
+/** A number inside a product: negative values get parentheses, so "×(−0.96)" never reads "×−". */
+const n = (v) => (v < 0 ? `(${fmt(v)})` : fmt(v));
+const sig = (v) => `${n(v)}·(1−${n(v)})`;
 
 /** Agree within rounding? Then the chain of numbers ends with a check mark. */
 function agrees(a, b) {
@@ -26,9 +28,9 @@ export function forwardLines(tr, t, u) {
         [`f${T}`, `σ(${z})_f`, "", g.f[u]],
         [`g${T}`, `tanh(${z})_g`, "", g.g[u]],
         [`o${T}`, `σ(${z})ₒ`, "", g.o[u]],
-        [`c${T}`, `f${T}⊙c${P} + i${T}⊙g${T}`, `${fmt(g.f[u])}×${fmt(cPrev)} + ${fmt(g.i[u])}×${fmt(g.g[u])}`, s.c[u],
+        [`c${T}`, `f${T}⊙c${P} + i${T}⊙g${T}`, `${n(g.f[u])}×${n(cPrev)} + ${n(g.i[u])}×${n(g.g[u])}`, s.c[u],
           g.f[u] * cPrev + g.i[u] * g.g[u]],
-        [`h${T}`, `o${T}⊙tanh(c${T})`, `${fmt(g.o[u])}×tanh(${fmt(s.c[u])})`, s.h[u], g.o[u] * Math.tanh(s.c[u])],
+        [`h${T}`, `o${T}⊙tanh(c${T})`, `${n(g.o[u])}×tanh(${n(s.c[u])})`, s.h[u], g.o[u] * Math.tanh(s.c[u])],
       ];
     }
     case "gru":
@@ -36,13 +38,13 @@ export function forwardLines(tr, t, u) {
         [`r${T}`, `σ(W_ir x${T} + b_ir + W_hr h${P} + b_hr)`, "", g.r[u]],
         [`z${T}`, `σ(W_iz x${T} + b_iz + W_hz h${P} + b_hz)`, "", g.z[u]],
         [`n${T}`, `tanh(W_in x${T} + b_in + r${T}⊙(W_hn h${P} + b_hn))`, "", g.n[u]],
-        [`h${T}`, `(1−z${T})⊙n${T} + z${T}⊙h${P}`, `(1−${fmt(g.z[u])})×${fmt(g.n[u])} + ${fmt(g.z[u])}×${fmt(hPrev)}`,
+        [`h${T}`, `(1−z${T})⊙n${T} + z${T}⊙h${P}`, `(1−${n(g.z[u])})×${n(g.n[u])} + ${n(g.z[u])}×${n(hPrev)}`,
           s.h[u], (1 - g.z[u]) * g.n[u] + g.z[u] * hPrev],
       ];
     default:
       return [
         [`a${T}`, `W_ih x${T} + b_ih + W_hh h${P} + b_hh`, `… + W_hh·h${P} (h${P}[${u}] = ${fmt(hPrev)})`, s.pre[u]],
-        [`h${T}`, `tanh(a${T})`, `tanh(${fmt(s.pre[u])})`, s.h[u], Math.tanh(s.pre[u])],
+        [`h${T}`, `tanh(a${T})`, `tanh(${n(s.pre[u])})`, s.h[u], Math.tanh(s.pre[u])],
       ];
   }
 }
@@ -59,26 +61,26 @@ export function backwardLines(tr, t, u) {
     const dc = b.dc[u], cPrev = p ? p.c[u] : 0;
     lines.push(
       [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T}) + from c${sub(t + 1)}`, "", dc],
-      [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${fmt(dh)}×${fmt(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
+      [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${n(dh)}×${n(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
         dh * Math.tanh(s.c[u]) * g.o[u] * (1 - g.o[u])],
-      [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${fmt(dc)}×${fmt(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
+      [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${n(dc)}×${n(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
         dc * cPrev * g.f[u] * (1 - g.f[u])],
-      [`dL/da_i`, `dL/dc${T}·g${T}·i(1−i)`, `${fmt(dc)}×${fmt(g.g[u])}×${sig(g.i[u])}`, dg.i?.[u],
+      [`dL/da_i`, `dL/dc${T}·g${T}·i(1−i)`, `${n(dc)}×${n(g.g[u])}×${sig(g.i[u])}`, dg.i?.[u],
         dc * g.g[u] * g.i[u] * (1 - g.i[u])],
-      [`dL/da_g`, `dL/dc${T}·i${T}·(1−g²)`, `${fmt(dc)}×${fmt(g.i[u])}×(1−${fmt(g.g[u])}²)`, dg.g?.[u],
+      [`dL/da_g`, `dL/dc${T}·i${T}·(1−g²)`, `${n(dc)}×${n(g.i[u])}×(1−${n(g.g[u])}²)`, dg.g?.[u],
         dc * g.i[u] * (1 - g.g[u] ** 2)],
     );
   } else if (tr.cell === "gru") {
     const hPrev = p ? p.h[u] : 0;
     lines.push(
-      [`dL/da_z`, `dL/dh${T}·(h${P} − n${T})·z(1−z)`, `${fmt(dh)}×(${fmt(hPrev)}−${fmt(g.n[u])})×${sig(g.z[u])}`,
+      [`dL/da_z`, `dL/dh${T}·(h${P} − n${T})·z(1−z)`, `${n(dh)}×(${n(hPrev)}−${n(g.n[u])})×${sig(g.z[u])}`,
         dg.z?.[u], dh * (hPrev - g.n[u]) * g.z[u] * (1 - g.z[u])],
-      [`dL/da_n`, `dL/dh${T}·(1−z${T})·(1−n²)`, `${fmt(dh)}×(1−${fmt(g.z[u])})×(1−${fmt(g.n[u])}²)`, dg.n?.[u],
+      [`dL/da_n`, `dL/dh${T}·(1−z${T})·(1−n²)`, `${n(dh)}×(1−${n(g.z[u])})×(1−${n(g.n[u])}²)`, dg.n?.[u],
         dh * (1 - g.z[u]) * (1 - g.n[u] ** 2)],
       [`dL/da_r`, `dL/da_n·(W_hn h${P} + b_hn)·r(1−r)`, "", dg.r?.[u]],
     );
   } else {
-    lines.push([`dL/da${T}`, `dL/dh${T}·(1−h${T}²)`, `${fmt(dh)}×(1−${fmt(s.h[u])}²)`, dg.pre?.[u],
+    lines.push([`dL/da${T}`, `dL/dh${T}·(1−h${T}²)`, `${n(dh)}×(1−${n(s.h[u])}²)`, dg.pre?.[u],
       dh * (1 - s.h[u] ** 2)]);
   }
   return lines;

@@ -93,7 +93,7 @@ export class GradientsView {
         { type: "scatter", mode: "lines", name: "running ‖Σ ΔW_hh‖ (from the end back to t)", x,
           y: tr.backward.map((b) => b.dW_hh_running_norm), line: { color: SHARED_W_COLOR, width: 3 } }],
       layout: baseLayout("contributions to dW_hh, summed right to left", { xaxis: axis,
-        yaxis: { title: { text: "norm" } }, legend: { orientation: "h", y: -0.35 }, height: 270,
+        yaxis: { title: { text: "norm" } }, legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(0,0,0,0)" },
       }),
     }];
     if (tr.grad_flow) {

@@ -9,7 +9,7 @@ const LEFT = 96;                 // room for h_0 = 0 and the row labels
 const Y_PRED = 24, Y_LOSS = 44, Y_OUT = 58;
 const Y_CELL = 100, CELL_H = 72;
 const Y_C = Y_CELL + 16, Y_H = Y_CELL + CELL_H - 16;
-const Y_TOK = 236, Y_BAR = 298, BAR_H = 26;
+const Y_TOK = 236, Y_BAR = 296, BAR_H = 24;
 
 function arrowHead(id, color, size = 11) {
   // userSpaceOnUse: a thick gradient arrow keeps a normal-sized head
@@ -17,6 +17,20 @@ function arrowHead(id, color, size = 11) {
     orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" });
   m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color }));
   return m;
+}
+
+/** A gridCols × gridRows bitmap (one pixel per hidden unit, a 1-pixel gap drawn by scaling). */
+function unitBitmap(h, gridCols, gridRows, scale) {
+  const px = 4;  // pixels per unit, so the gaps between units stay visible when scaled
+  const canvas = document.createElement("canvas");
+  canvas.width = gridCols * px;
+  canvas.height = gridRows * px;
+  const ctx = canvas.getContext("2d");
+  h.forEach((v, k) => {
+    ctx.fillStyle = diverging(v, scale);
+    ctx.fillRect((k % gridCols) * px, Math.floor(k / gridCols) * px, px - 0.5, px - 0.5);
+  });
+  return canvas.toDataURL();
 }
 
 /** Log-scaled width so that gradients spanning many orders of magnitude all stay visible. */
@@ -38,8 +52,10 @@ export class UnrolledView {
       const col = ev.target.closest("[data-t]");
       if (!col) return;
       const patch = { t: Number(col.dataset.t) };
-      const unit = ev.target.closest("[data-unit]");
-      if (unit) patch.unit = Number(unit.dataset.unit);
+      if (ev.target.dataset && ev.target.dataset.units) {
+        const unit = this.unitAt(ev.target, ev);
+        if (unit != null) patch.unit = unit;
+      }
       state.set(patch);
     });
   }
@@ -117,15 +133,13 @@ export class UnrolledView {
       const cell = svg("g", { class: "cell" });
       cell.append(svg("rect", { class: "cell-box", x: cl, y: Y_CELL, width: cw, height: CELL_H, rx: 8 }));
       const pad = 4, gwid = (cw - 2 * pad) / gridCols, ghei = (CELL_H - 2 * pad) / gridRows;
-      const units = svg("g", { class: "units" });
-      step.h.forEach((v, k) => {
-        const r = svg("rect", { "data-unit": k, x: cl + pad + (k % gridCols) * gwid,
-          y: Y_CELL + pad + Math.floor(k / gridCols) * ghei, width: Math.max(1, gwid - 0.6),
-          height: Math.max(1, ghei - 0.6), fill: diverging(v, scale) });
-        units.append(r);
-      });
+      // One small bitmap per cell instead of H rects: T = 100, H = 64 would be 6,400 SVG nodes
+      // to repaint while playing. Clicks find the unit from the position (unitAt).
+      const units = svg("image", { class: "units", x: cl + pad, y: Y_CELL + pad, width: cw - 2 * pad,
+        height: CELL_H - 2 * pad, preserveAspectRatio: "none", href: unitBitmap(step.h, gridCols, gridRows, scale),
+        "data-units": "1" });
       cell.append(units);
-      cell.append(svg("title", {}, `step ${t}: click to select (click a unit square to select the unit)`));
+      cell.append(svg("title", {}, `step ${t}: h_${t}, one square per unit (click to select the step and the unit)`));
       g.append(cell);
       // input x_t from below
       g.append(svg("line", { class: "io", x1: cx, y1: Y_TOK - 4, x2: cx, y2: Y_CELL + CELL_H + 2,
@@ -160,15 +174,25 @@ export class UnrolledView {
       return g;
     });
 
-    const note = svg("text", { class: "note", x: LEFT, y: U.height + 10 },
-      "Same W_hh at every step (purple arrows). Orange: dL/dh_t, width ∝ log‖dL/dh_t‖." +
-      (isLstm ? " Green: cell state c_t." : ""));
+    const note = svg("text", { class: "note", x: 8, y: U.height + 12 },
+      "Same W_hh at every step (purple arrows)." + (isLstm ? " Green: cell state c_t." : "") +
+      " Squares in a cell: h_t per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖.");
     root.append(note);
     this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
     root.append(this.marker);
     clear(this.container).append(root);
-    this.geometry = { cw, gridCols, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
+    this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
+  }
+
+  /** Which hidden unit of a cell's bitmap was clicked. */
+  unitAt(image, ev) {
+    const box = image.getBoundingClientRect();
+    const { gridCols, gridRows } = this.geometry;
+    const col = Math.floor(((ev.clientX - box.left) / box.width) * gridCols);
+    const row = Math.floor(((ev.clientY - box.top) / box.height) * gridRows);
+    const k = row * gridCols + col;
+    return k >= 0 && k < this.trace.hidden_size && col < gridCols ? k : null;
   }
 
   /** Per-step render: only classes, the cursor and the unit marker change. */

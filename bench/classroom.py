@@ -1,0 +1,184 @@
+"""A classroom: N students open /ws in the same second, each runs 5 traces of its own sentence.
+
+    python bench/classroom.py [--students 100] [--traces 5] [--workers 1]
+
+Every student has its own sentence (over the three demo models); by default it traces it 5
+times (as a student replaying it would: later ones may come from the server's cache), with
+--vary 5 times with different settings (truncate, top_k, random initial state, clip), so that
+every trace is computed. Starts a real server (a subprocess, as `unrolled` would), then prints
+the number of errors and the p50/p99 of the time to the first frame and to the whole trace (the
+"done" frame). Goal on a 2-core machine: zero errors, p99 first frame <= 0.25 s, p99 whole trace
+<= 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RHYME_LINES = [
+    "twinkle, twinkle, little star",
+    "how i wonder what you are",
+    "up above the world so high",
+    "mary had a little lamb",
+    "its fleece was white as snow",
+    "humpty dumpty sat on a wall",
+    "jack and jill went up the hill",
+    "baa, baa, black sheep",
+]
+SUBJECTS = [("you", "are"), ("they", "are"), ("we", "are"), ("he", "is"), ("she", "is")]
+WORDS = ["good", "happy", "late", "ready", "tired", "hungry", "here", "home", "right", "sure"]
+
+
+def sentence(student: int) -> dict:
+    """Each student's own sentence (all different), spread over the three demo models."""
+    i, kind = divmod(student, 3)
+    if kind == 0:
+        line = RHYME_LINES[i % len(RHYME_LINES)]
+        return {"model": "lstm-rhymes", "text": f"{line} {WORDS[i // 8 % 10]} {WORDS[i % 10]}"}
+    if kind == 1:
+        subj, verb = SUBJECTS[i % len(SUBJECTS)]
+        word = WORDS[i // len(SUBJECTS) % len(WORDS)]
+        return {
+            "model": "gru-question",
+            "text": f"{verb} {subj} {word}" if i % 2 else f"{subj} {verb} {word}",
+        }
+    return {"model": "rnn-hello", "text": ("hello" * 10)[i % 5 : i % 5 + 5 + i // 5]}
+
+
+VARIATIONS = [{}, {"truncate": 3}, {"top_k": 3}, {"initial_state": "random"}, {"clip": 0.5}]
+
+
+def request(student: int, k: int, vary: bool) -> dict:
+    """Trace k of a student: the same sentence again, or (vary) with other settings."""
+    body = sentence(student)
+    if vary:
+        body.update(VARIATIONS[k % len(VARIATIONS)], seed=student)
+    return body
+
+
+def start_server(workers: int) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "UNROLLED_WS_RATE": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", "0", "--no-browser", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = None
+    while url is None:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit("the server did not start")
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        url = m and m.group(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "api/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    time.sleep(1.0 if workers > 1 else 0.2)  # let every worker finish starting
+    return proc, url
+
+
+async def student(
+    ws_url: str, i: int, traces: int, vary: bool, go: asyncio.Event, out: dict
+) -> None:
+    try:
+        async with websockets.connect(ws_url, max_size=None, open_timeout=30) as ws:
+            await go.wait()
+            for k in range(traces):
+                t0 = time.perf_counter()
+                await ws.send(json.dumps(request(i, k, vary)))
+                first = None
+                while True:
+                    # Only the frame's head is looked at: the client must not eat the CPU the
+                    # server needs (both run on this machine).
+                    frame = await ws.recv()
+                    if first is None:
+                        first = time.perf_counter() - t0
+                    head = frame[:40]
+                    if '"type":"error"' in head:
+                        out["errors"].append(json.loads(frame)["message"])
+                        break
+                    if '"phase":"done"' in head:
+                        out["first"].append(first)
+                        out["whole"].append(time.perf_counter() - t0)
+                        break
+    except Exception as e:  # count, don't crash: the figure is the number of errors
+        out["errors"].append(f"{type(e).__name__}: {e}")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+async def classroom(url: str, students: int, traces: int, vary: bool) -> dict:
+    ws_url = url.replace("http://", "ws://") + "ws"
+    out: dict = {"first": [], "whole": [], "errors": []}
+    go = asyncio.Event()
+    tasks = [
+        asyncio.create_task(student(ws_url, i, traces, vary, go, out)) for i in range(students)
+    ]
+    await asyncio.sleep(0.5)  # everyone connects within the same second...
+    start = time.perf_counter()
+    go.set()  # ...and starts at once
+    await asyncio.gather(*tasks)
+    out["elapsed"] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--students", type=int, default=100)
+    p.add_argument("--traces", type=int, default=5)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--vary",
+        action="store_true",
+        help="each of a student's traces uses other settings (no trace is served from cache)",
+    )
+    args = p.parse_args()
+    proc, url = start_server(args.workers)
+    try:
+        out = asyncio.run(classroom(url, args.students, args.traces, args.vary))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    n = len(out["whole"])
+    mode = "5 settings" if args.vary else "the same sentence again"
+    print(
+        f"{args.students} students x {args.traces} traces ({mode}), {args.workers} worker(s), "
+        f"{os.cpu_count()} CPUs: {n} traces in {out['elapsed']:.2f} s"
+    )
+    print(
+        f"errors: {len(out['errors'])}" + (f" (first: {out['errors'][0]})" if out["errors"] else "")
+    )
+    for name in ("first", "whole"):
+        label = "first frame" if name == "first" else "whole trace"
+        print(
+            f"{label:12s} p50 {pct(out[name], 50) * 1000:7.1f} ms   "
+            f"p99 {pct(out[name], 99) * 1000:7.1f} ms   max {max(out[name]) * 1000:7.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

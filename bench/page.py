@@ -1,0 +1,201 @@
+"""Page benchmark (prints figures; not a test).
+
+Starts a real server (its own data folder), trains an LSTM with H = 64 on a ~100-character text
+through the API, then drives Debian's Chromium:
+
+* load to interactive: navigation start -> main.js sets body[data-ready] (first trace drawn);
+* playback frame rate at H = 64, T = 100, from requestAnimationFrame timestamps (goal >= 55 fps);
+* step-key latency: keydown ArrowRight -> the next animation frame after the DOM update, and the
+  frame after that (painted) (goal < 50 ms).
+
+    python bench/page.py [--seconds 4] [--keys 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TEXT = (
+    "the quick brown fox jumps over the lazy dog while the cat sleeps in the warm sun "
+    "and birds sing soft"
+)  # 100 characters: T = 100
+
+
+def call(url: str, body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "UNROLLED_DATA_DIR": data_dir, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", "0", "--no-browser"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        m = re.search(r"(http://[\w.\-]+:\d+)", line or "")
+        if m:
+            url = m.group(1)
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+            while time.monotonic() < deadline:  # the address is printed just before it listens
+                try:
+                    call(f"{url}/api/health")
+                    return proc, url
+                except OSError:
+                    time.sleep(0.1)
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    sys.exit("the server did not start")
+
+
+def train_h64(url: str) -> str:
+    job = call(
+        f"{url}/api/train",
+        {
+            "task": "text",
+            "text": TEXT * 3,
+            "cell": "lstm",
+            "hidden_size": 64,
+            "steps": 10,
+            "name": "bench-h64",
+        },
+    )
+    while True:
+        status = call(f"{url}/api/train/{job['id']}")
+        if status["state"] == "done":
+            return status["model_id"]
+        if status["state"] in ("failed", "cancelled"):
+            sys.exit(f"training failed: {status}")
+        time.sleep(0.2)
+
+
+FPS_JS = """(seconds) => new Promise((resolve) => {
+  const stamps = [];
+  const end = performance.now() + seconds * 1000;
+  const tick = (now) => {
+    stamps.push(now);
+    if (now < end) requestAnimationFrame(tick); else resolve(stamps);
+  };
+  requestAnimationFrame(tick);
+})"""
+
+KEY_PROBE_JS = """() => {
+  window.__keyLat = [];
+  // Bubble phase on window: runs after the page's own keydown handler has updated the DOM.
+  window.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight") return;
+    const t0 = e.timeStamp;
+    requestAnimationFrame((t1) => requestAnimationFrame((t2) => {
+      window.__keyLat.push([t1 - t0, t2 - t0]);
+    }));
+  });
+}"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=4.0, help="how long to sample playback")
+    ap.add_argument("--keys", type=int, default=30, help="how many ArrowRight presses to time")
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc, url = start_server(data_dir)
+        try:
+            model = train_h64(url)
+            page_url = f"{url}/?model={model}&text={quote(TEXT)}"
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                loads = []
+                for _ in range(3):  # first load warms the caches (plotly.js is 4.6 MB)
+                    page.goto(page_url)
+                    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+                    loads.append(float(page.get_attribute("body", "data-ready-ms")))
+                T = page.locator("svg.unrolled g.step").count()
+                H = page.evaluate("window.__unrolled.controller.trace.hidden_size")
+                page.wait_for_selector("#view-heatmaps .plot .main-svg")
+                page.wait_for_timeout(500)
+
+                playback = {}
+                for speed in (4, 16):  # the default speed, and fast (a step every ~4 frames)
+                    page.select_option("#speed-select", str(speed))
+                    page.locator("h2", has_text="The unrolled network").click()
+                    page.keyboard.press("Home")
+                    page.keyboard.press("Space")  # play
+                    playback[speed] = page.evaluate(FPS_JS, args.seconds)
+                    page.keyboard.press("Space")  # pause
+
+                page.keyboard.press("Home")
+                page.evaluate(KEY_PROBE_JS)
+                for _ in range(args.keys):
+                    page.keyboard.press("ArrowRight")
+                    page.wait_for_timeout(60)
+                lat = page.evaluate("window.__keyLat")
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def p95(xs: list[float]) -> float:
+        return sorted(xs)[int(0.95 * (len(xs) - 1))]
+
+    print(f"model {model}: LSTM, H = {H}, T = {T}")
+    print(
+        f"load to interactive (nav start -> ready flag): cold {loads[0]:.0f} ms, "
+        f"warm {statistics.median(loads[1:]):.0f} ms (goal < 1000)"
+    )
+    for speed, stamps in playback.items():
+        gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+        fps = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000)
+        print(
+            f"playback at {speed} steps/s: {fps:.1f} fps over {args.seconds:g} s; frame time "
+            f"median {statistics.median(gaps):.1f} ms, p95 {p95(gaps):.1f} ms, "
+            f"max {max(gaps):.1f} ms (goal >= 55 fps)"
+        )
+    first = [a for a, _ in lat]
+    painted = [b for _, b in lat]
+    print(
+        f"step key -> next frame: median {statistics.median(first):.1f} ms, "
+        f"p95 {p95(first):.1f} ms; -> painted frame: median "
+        f"{statistics.median(painted):.1f} ms, p95 {p95(painted):.1f} ms "
+        f"(goal < 50), n = {len(lat)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
