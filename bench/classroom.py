@@ -156,13 +156,15 @@ def main() -> None:
         action="store_true",
         help="each of a student's traces uses other settings (no trace is served from cache)",
     )
+    p.add_argument("--url", help="use a server already running there (e.g. under a profiler)")
     args = p.parse_args()
-    proc, url = start_server(args.workers)
+    proc, url = (None, args.url) if args.url else start_server(args.workers)
     try:
         out = asyncio.run(classroom(url, args.students, args.traces, args.vary))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
     n = len(out["whole"])
     mode = "5 settings" if args.vary else "the same sentence again"
     print(

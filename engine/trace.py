@@ -25,11 +25,15 @@ Conventions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from engine import heads
 from engine.model import ModelState, SequenceModel
 
 FLOW_LIMIT = 400
+RUNNING_BLOCK = 1 << 21  # floats (16 MB) of stacked contributions at a time, for the running sum
 
 
 def _floats(a) -> list:
@@ -49,6 +53,47 @@ def _norm(a: np.ndarray) -> float:
     """Frobenius norm; einsum, because np.linalg.norm's BLAS dot is slow on small arrays."""
     a = np.ravel(a)
     return float(np.sqrt(np.einsum("i,i->", a, a)))
+
+
+def _row_norms(a: np.ndarray) -> np.ndarray:
+    """(T,) Euclidean norm of each row of a (T, H)."""
+    return np.sqrt(np.einsum("th,th->t", a, a))
+
+
+def _running_norms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(T,) ||Σ_{s >= t} a_s ⊗ b_s|| for a (T, G), b (T, H): the running weight_hh gradient.
+
+    The outer products of a block of steps are formed at once (blocks bound the memory), then
+    summed from the last step down in place, one contiguous (G, H) addition per step, in the
+    same order as the plain loop: the numbers are the same, without its Python cost per step.
+    (np.cumsum over the step axis gives the same sums but strides badly: ~50x slower here.)
+    """
+    T, G = a.shape
+    H = b.shape[1]
+    out = np.empty(T)
+    acc = None  # Σ over the steps after the current block, (G, H)
+    block = max(1, RUNNING_BLOCK // max(1, G * H))
+    for stop in range(T, 0, -block):
+        start = max(0, stop - block)
+        c = a[start:stop, :, None] * b[start:stop, None, :]  # (n, G, H) contributions
+        if acc is not None:
+            c[-1] += acc
+        for s in range(len(c) - 2, -1, -1):
+            c[s] += c[s + 1]  # running sum from the end
+        acc = c[0].copy()
+        out[start:stop] = np.sqrt(np.einsum("ngh,ngh->n", c, c))
+    return out
+
+
+def _tops(P: np.ndarray, k: int) -> list[list[dict]]:
+    """The k most likely outputs of every row of P (T_out, O), as _top does for one row."""
+    k = max(0, min(int(k), P.shape[1]))
+    order = np.argsort(-P, axis=1, kind="stable")[:, :k]  # ties keep the lower index first
+    ps = _floats(np.take_along_axis(P, order, axis=1))
+    return [
+        [{"index": i, "p": p} for i, p in zip(row_i, row_p, strict=True)]
+        for row_i, row_p in zip(order.tolist(), ps, strict=True)
+    ]
 
 
 def _top(p: np.ndarray, k: int) -> list[dict]:
@@ -97,7 +142,29 @@ def _output_frame(model: SequenceModel, output: np.ndarray, probs, top_k: int) -
     return {"top": None, "output": _floats(output)}
 
 
-def build_trace(
+@dataclass
+class Forward:
+    """The forward half of a trace: `head` and `steps` are ready to send; the rest is what
+    build_backward needs."""
+
+    head: dict  # the trace fields known after the forward pass (no steps, backward, flow)
+    steps: list[dict]  # steps[t], t = 0..T-1
+    model: SequenceModel
+    run: object  # engine.model.Run
+    targets: np.ndarray
+    layer: int
+    direction: int
+    truncate: int | None
+    clip: float | None
+    flow: bool  # compute grad_flow (asked for and T <= flow_limit)
+
+    def order(self) -> np.ndarray:
+        """(T,) tape time of each original time t (the reverse direction runs backwards)."""
+        T = self.run.x.shape[0]
+        return np.arange(T) if self.direction == 0 else np.arange(T - 1, -1, -1)
+
+
+def build_forward(
     model: SequenceModel,
     ids,
     targets=None,
@@ -110,8 +177,12 @@ def build_trace(
     flow: bool = True,
     flow_limit: int = FLOW_LIMIT,
     steps: int | None = None,
-) -> dict:
-    """Forward + backward over `ids` and the per-step data of one layer/direction."""
+    frames: bool = True,
+) -> Forward:
+    """The forward pass over `ids`: per-step frames and the loss (build_backward does BPTT).
+
+    frames=False leaves `steps` empty: for a caller that only wants the backward half.
+    """
     cfg = model.config
     L = cfg.num_layers
     if not -L <= layer < L:
@@ -129,76 +200,14 @@ def build_trace(
         T = run.x.shape[0]
         T_out = len(run.out_idx)
         tg = default_targets(model, run) if targets is None else _as_targets(model, targets, T_out)
-        res = run.backward(tg, truncate=truncate, clip=clip)
-        flow_matrix = None
-        if flow and T <= flow_limit:
-            flow_matrix = run.tapes[layer][direction].gradient_flow(res.dh_in[layer][direction])
-            if truncate is not None:
-                # truncated BPTT: L_t's gradient reaches h_s only for t - s < truncate
-                lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - s
-                flow_matrix[lag >= truncate] = 0.0
-
+        losses = heads.loss_forward(cfg.loss, run.outputs, tg)  # (T_out,) as run.backward's
+        has = heads.has_target(cfg.loss, tg)  # (T_out,)
+        fwd = Forward({}, [], model, run, tg, layer, direction, truncate, clip, False)
+        fwd.flow = bool(flow and T <= flow_limit)
+        if frames:
+            fwd.steps = _step_frames(fwd, losses, has, top_k)
     tape = run.tapes[layer][direction]
-    g = res.cells[layer][direction]
-
-    def k(t: int) -> int:  # original time -> the tape's own time
-        return t if direction == 0 else T - 1 - t
-
-    # -- forward frames -------------------------------------------------------------------
-    out_at = {int(s): j for j, s in enumerate(run.out_idx)}
-    step_frames = []
-    for t in range(T):
-        rec = {"h": tape.h[k(t)]}
-        if tape.c is not None:
-            rec["c"] = tape.c[k(t)]
-        if tape.pre is not None:
-            rec["pre"] = tape.pre[k(t)]
-        rec.update({n: tape.gates[n][k(t)] for n in tape.gate_names})
-        frame = {"t": t, "input_index": None}
-        if run.ids is not None and t < len(run.ids):
-            frame["input_index"] = int(run.ids[t])
-        frame.update(_cell_frame(rec, tape.gate_names, tape.kind))
-        j = out_at.get(t)
-        if j is None:
-            frame.update(top=None, target=None, loss=None)
-            if cfg.loss == "mse":
-                frame["output"] = None
-        else:
-            probs = None if run.probs is None else run.probs[j]
-            frame.update(_output_frame(model, run.outputs[j], probs, top_k))
-            has = tg[j] >= 0 if cfg.loss == "ce" else not np.isnan(tg[j]).any()
-            if cfg.loss == "ce":
-                frame["target"] = int(tg[j]) if has else None
-            else:
-                frame["target"] = _floats(tg[j]) if has else None
-            frame["loss"] = _num(res.losses[j]) if has else None
-        step_frames.append(frame)
-
-    # -- backward frames ------------------------------------------------------------------
-    scale = res.clip_scale
-    norms = g.contribution_norms()  # name -> (T,) in tape time
-    running = np.zeros(T)  # in tape time: ||sum_{s >= k} contribution_s(weight_hh)||
-    acc = None
-    for s in range(T - 1, -1, -1):
-        c = g.contribution(s)["weight_hh"]
-        acc = c.copy() if acc is None else acc + c
-        running[s] = _norm(acc)
-    backward = []
-    for t in range(T):
-        s = k(t)
-        frame = {"t": t, "dh": _floats(g.dh[s]), "dh_norm": _num(_norm(g.dh[s]))}
-        if g.dc is not None:
-            frame["dc"] = _floats(g.dc[s])
-        frame["dgates"] = {n: _floats(v[s]) for n, v in g.dgates.items()}
-        frame["contrib_norms"] = {n: _num(v[s] * scale) for n, v in norms.items()}
-        frame["dW_hh_running_norm"] = _num(running[s] * scale)
-        backward.append(frame)
-
-    grad_flow = None
-    if flow_matrix is not None:
-        grad_flow = _floats(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
-
-    return {
+    fwd.head = {
         "cell": cfg.cell,
         "input_ids": None if run.ids is None else [int(i) for i in run.ids],
         "vocab_size": cfg.vocab_size,
@@ -210,16 +219,132 @@ def build_trace(
         "layer": layer,
         "direction": direction,
         "gate_names": list(tape.gate_names),
-        "steps": step_frames,
-        "loss": _num(res.loss),
-        "backward": backward,
-        "grad_norms": {n: _num(_norm(v) * scale) for n, v in g.params.items()},
-        "global_norm": _num(res.global_norm),
-        "clipped": bool(res.clipped),
+        "loss": _num(losses.sum()),
         "clip": clip,
         "truncate": truncate,
+    }
+    return fwd
+
+
+def _step_frames(fwd: Forward, losses: np.ndarray, has: np.ndarray, top_k: int) -> list[dict]:
+    """steps[t]: whole (T, H) arrays are converted at once, then cut into frames."""
+    model, run, tg = fwd.model, fwd.run, fwd.targets
+    cfg = model.config
+    tape = run.tapes[fwd.layer][fwd.direction]
+    order = fwd.order()
+    T = len(order)
+    cols = {"h": _floats(tape.h[order])}
+    if tape.kind == "lstm":
+        cols["c"] = _floats(tape.c[order])
+    if tape.kind == "rnn":
+        cols["pre"] = _floats(tape.pre[order])
+    gates = {n: _floats(tape.gates[n][order]) for n in tape.gate_names}
+    ids = [] if run.ids is None else run.ids.tolist()
+    out_at = {int(s): j for j, s in enumerate(run.out_idx)}
+    ce = cfg.loss == "ce"
+    if ce:
+        tops = _tops(run.probs, top_k)
+        targets = [int(v) if ok else None for v, ok in zip(tg.tolist(), has, strict=True)]
+    else:
+        outputs = _floats(run.outputs)
+        targets = [row if ok else None for row, ok in zip(_floats(tg), has, strict=True)]
+    step_losses = [v if ok else None for v, ok in zip(_floats(losses), has, strict=True)]
+    frames = []
+    for t in range(T):
+        frame = {"t": t, "input_index": ids[t] if t < len(ids) else None}
+        for name, col in cols.items():
+            frame[name] = col[t]
+        frame["gates"] = {n: v[t] for n, v in gates.items()}
+        j = out_at.get(t)
+        if j is None:
+            frame.update(top=None, target=None, loss=None)
+            if not ce:
+                frame["output"] = None
+        else:
+            if ce:
+                frame["top"] = tops[j]
+            else:
+                frame.update(top=None, output=outputs[j])
+            frame.update(target=targets[j], loss=step_losses[j])
+        frames.append(frame)
+    return frames
+
+
+def build_backward(fwd: Forward) -> dict:
+    """BPTT for a build_forward result: {"backward", "grad_norms", "global_norm", "clipped",
+    "grad_flow"}."""
+    layer, direction, truncate = fwd.layer, fwd.direction, fwd.truncate
+    run = fwd.run
+    T = run.x.shape[0]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = run.backward(fwd.targets, truncate=truncate, clip=fwd.clip)
+        flow_matrix = None
+        if fwd.flow:
+            flow_matrix = run.tapes[layer][direction].gradient_flow(res.dh_in[layer][direction])
+            if truncate is not None:
+                # truncated BPTT: L_t's gradient reaches h_s only for t - s < truncate
+                lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - s
+                flow_matrix[lag >= truncate] = 0.0
+        g = res.cells[layer][direction]
+        scale = res.clip_scale
+        order = fwd.order()
+        dh = _floats(g.dh[order])
+        dh_norm = _floats(_row_norms(g.dh)[order])
+        dc = None if g.dc is None else _floats(g.dc[order])
+        dgates = {n: _floats(v[order]) for n, v in g.dgates.items()}
+        contrib = {n: _floats(v[order] * scale) for n, v in g.contribution_norms().items()}
+        # step s's weight_hh share is dpre_hh[s] ⊗ h_prev[s] (GRU: r ⊙ da_n on the n block)
+        running = _floats(_running_norms(g._dpre_hh, g._h_prev)[order] * scale)
+        grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
+        grad_flow = None
+        if flow_matrix is not None:
+            grad_flow = _floats(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
+    backward = []
+    for t in range(T):
+        frame = {"t": t, "dh": dh[t], "dh_norm": dh_norm[t]}
+        if dc is not None:
+            frame["dc"] = dc[t]
+        frame["dgates"] = {n: v[t] for n, v in dgates.items()}
+        frame["contrib_norms"] = {n: v[t] for n, v in contrib.items()}
+        frame["dW_hh_running_norm"] = running[t]
+        backward.append(frame)
+    return {
+        "backward": backward,
+        "grad_norms": grad_norms,
+        "global_norm": _num(res.global_norm),
+        "clipped": bool(res.clipped),
         "grad_flow": grad_flow,
     }
+
+
+TRACE_FIELDS = (
+    *("cell", "input_ids", "vocab_size", "output_size", "hidden_size", "num_layers"),
+    *("bidirectional", "setup", "layer", "direction", "gate_names", "steps", "loss"),
+    *("backward", "grad_norms", "global_norm", "clipped", "clip", "truncate", "grad_flow"),
+)
+
+
+def build_trace(
+    model: SequenceModel,
+    ids,
+    targets=None,
+    state: ModelState | None = None,
+    truncate: int | None = None,
+    clip: float | None = None,
+    layer: int = -1,
+    direction: int = 0,
+    top_k: int = 5,
+    flow: bool = True,
+    flow_limit: int = FLOW_LIMIT,
+    steps: int | None = None,
+) -> dict:
+    """Forward + backward over `ids` and the per-step data of one layer/direction."""
+    fwd = build_forward(
+        model, ids, targets, state, truncate, clip, layer, direction, top_k, flow, flow_limit,
+        steps,
+    )  # fmt: skip
+    parts = {**fwd.head, "steps": fwd.steps, **build_backward(fwd)}
+    return {k: parts[k] for k in TRACE_FIELDS}
 
 
 def step_record(

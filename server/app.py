@@ -14,7 +14,7 @@ from server.jobs import Jobs
 from server.paths import STATIC_DIR
 from server.registry import Registry
 from server.responses import OrjsonResponse
-from server.routers import health, imports, models, pages, trace, training, ws
+from server.routers import gradcheck, health, imports, models, pages, trace, training, ws
 from server.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
 from server.settings import Settings
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.allowed_origins = allowed_origins(settings)
     errors.install(app)
 
-    for router in (health, models, trace, training, imports):
+    for router in (health, models, trace, gradcheck, training, imports):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

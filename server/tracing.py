@@ -1,8 +1,11 @@
 """From a TraceRequest to the trace JSON (contracts.md section 4) and its WebSocket frames.
 
 `prepare` checks the request against the model and the limits (cheap; its errors are 4xx);
-`build` runs engine.trace.build_trace and serialises the result. server.compute decides where
-`build` runs (a worker process or thread), never on the event loop.
+`build` runs the engine's trace and serialises the result, as one POST body or as the
+WebSocket frames, each frame already JSON text: the server only has to send them. The frames
+come in two halves ("forward": start + forward frames; "backward": backward frames + done) so
+the first can be sent while the second is computed. server.compute decides where `build`
+runs (a worker process or thread), never on the event loop.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import ModelState
-from engine.trace import build_trace, step_record
+from engine.trace import Forward, build_backward, build_forward, step_record
 from server.registry import Entry, Registry
 from server.responses import dumps
 from server.schemas import InitialState, TraceRequest
 from server.settings import Settings
 
 VOCAB_SHOWN_MAX = 2000  # larger vocabularies are left out of the trace (vocab_size says how big)
-START_EXCLUDES = ("steps", "backward", "grad_flow")
+# the start frame has what the forward pass knows; the done frame what BPTT adds (and the loss)
+START_EXCLUDES = ("steps", "backward", "grad_flow", "grad_norms", "global_norm", "clipped")
 DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
+FORMS = ("body", "frames", "forward", "backward")
 
 
 class TraceError(ValueError):
@@ -143,8 +148,10 @@ def _name_outputs(step: dict, names: list[str]) -> None:
     step["target_token"] = names[target] if isinstance(target, int) and target >= 0 else None
 
 
-def frames(trace: dict):
-    """The WebSocket frames of a trace: start, forward t=0..T-1, backward T-1..0, done."""
+def start_frames(trace: dict):
+    """The first half of a trace's WebSocket frames: start, then forward t = 0..T-1.
+
+    `trace` needs the start fields and "steps" only (build_forward's part, decorated)."""
     yield {
         "phase": "start",
         **{k: v for k, v in trace.items() if k not in START_EXCLUDES},
@@ -152,9 +159,19 @@ def frames(trace: dict):
     }
     for step in trace["steps"]:
         yield {"phase": "forward", **step}
+
+
+def end_frames(trace: dict):
+    """The second half: backward t = T-1..0, then done (needs "backward" and DONE_FIELDS)."""
     for back in reversed(trace["backward"]):
         yield {"phase": "backward", **back}
     yield {"phase": "done", **{k: trace.get(k) for k in DONE_FIELDS}}
+
+
+def frames(trace: dict):
+    """The WebSocket frames of a trace: start, forward t=0..T-1, backward T-1..0, done."""
+    yield from start_frames(trace)
+    yield from end_frames(trace)
 
 
 @dataclass
@@ -197,14 +214,13 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     return Prepared(entry, req, tokens, ids, targets, state, key)
 
 
-def build(p: Prepared, s: Settings, form: str) -> Computed:
-    """The trace of a prepared request, serialised as `form`: "body" or "frames"."""
+def _forward(p: Prepared, s: Settings, frames: bool = True) -> Forward:
     req, model, targets = p.request, p.entry.model, p.targets
     if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
         # Explain the model's own answer: the loss is that of its predicted label.
         run = model.forward(p.ids, p.state)
         targets = np.array([int(np.argmax(run.outputs[-1]))])
-    trace = build_trace(
+    return build_forward(
         model,
         p.ids,
         targets=targets,
@@ -216,15 +232,35 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
         top_k=req.top_k,
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
+        frames=frames,
     )
-    trace = decorate(trace, p.entry, p.tokens)
-    if form == "body":
-        payload: bytes | list[str] = dumps(trace)
-        cost = len(payload)
+
+
+def _texts(frames) -> list[str]:
+    return [dumps(f).decode() for f in frames]
+
+
+def build(p: Prepared, s: Settings, form: str) -> Computed:
+    """The trace of a prepared request, serialised as `form`: "body" (the POST answer),
+    "frames" (every WebSocket frame), "forward" (start and forward frames) or "backward"
+    (backward and done frames). The two halves each run the forward pass, which is cheap; the
+    backward one converts none of its per-step data."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    fwd = _forward(p, s, frames=form != "backward")
+    if form == "forward":
+        payload: bytes | list[str] = _texts(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
+    elif form == "backward":
+        payload = _texts(end_frames({**fwd.head, **build_backward(fwd)}))
     else:
-        payload = [dumps(f).decode() for f in frames(trace)]
-        cost = sum(len(f) for f in payload)
+        trace = decorate({**_head(fwd), **build_backward(fwd)}, p.entry, p.tokens)
+        payload = dumps(trace) if form == "body" else _texts(frames(trace))
+    cost = len(payload) if form == "body" else sum(len(f) for f in payload)
     return Computed(len(p.ids), cost, payload)
+
+
+def _head(fwd: Forward) -> dict:
+    return {**fwd.head, "steps": fwd.steps}
 
 
 def live_step(entry: Entry, state: ModelState | None, token_id: int, top_k: int):

@@ -14,7 +14,7 @@ export class Controller extends EventTarget {
     this.synced = false;           // the socket's state is the end of this.trace's sentence
     this.socket = new TraceSocket({
       onLive: (frame) => this.onLive(frame),
-      onError: (err) => this.showError(err.message),
+      onError: (err) => this.onSocketError(err),
       onStatus: (s) => { if (s === "closed") this.synced = false; },
     });
   }
@@ -102,6 +102,14 @@ export class Controller extends EventTarget {
     }
     this.state.set({ t: from, phase: "forward" }, "live");
     this.dispatchEvent(new Event("live"));
+  }
+
+  /** An error outside a trace request answers a feed (e.g. a character the model does not
+   * know): the live steps no longer match the text, so recompute the sentence as a whole. */
+  onSocketError(err) {
+    this.showError(err.message);
+    this.synced = false;
+    this.load();
   }
 
   /** Entering the backward phase of a live-extended trace needs a real BPTT pass. */

@@ -53,6 +53,26 @@ export function stepAxis(tokens) {
 }
 
 /**
+ * Draw each plot when it scrolls into view: a plotly heatmap takes a few hundred ms of main
+ * thread, so drawing eight of them after every trace would make the page stutter while typing.
+ * Returns a function that cancels the pending draws (a newer trace replaces them).
+ */
+export function drawWhenVisible(specs, draw) {
+  const pending = new Map(specs.map((s) => [s.div, s]));
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting || !pending.has(e.target)) continue;
+      const spec = pending.get(e.target);
+      pending.delete(e.target);
+      io.unobserve(e.target);
+      draw(spec);
+    }
+  }, { rootMargin: "100% 0px" });  // also the next screenful, so scrolling finds them drawn
+  for (const s of specs) io.observe(s.div);
+  return () => io.disconnect();
+}
+
+/**
  * Cursors marking the current step on a set of plots. They are plain HTML boxes placed over the
  * plot area from plotly's axis geometry: moving one costs a style change, whereas a plotly
  * relayout redraws the whole heatmap (hundreds of ms for a few plots).

@@ -144,8 +144,10 @@ def test_dark_backward_screenshot(page, server_url):
 def test_light_backward_gradients(page, server_url):
     q = "model=lstm-rhymes&text=twinkle%20twinkle&t=3&phase=backward&view=gradients&theme=light"
     open_page(page, f"{server_url}/?{q}")
+    page.locator("#view-gradients [data-plot='flow']").scroll_into_view_if_needed()
     page.wait_for_selector("#view-gradients [data-plot='flow'] .main-svg")
     page.wait_for_selector("#view-gradients [data-plot='dh-norm'] .main-svg")
+    page.evaluate("() => window.scrollTo(0, 0)")
     assert "full BPTT" in page.text_content("#view-gradients .grad-summary")
     shot(page, "explorer-light-backward", full_page=True)
 
@@ -184,3 +186,13 @@ def test_compare_runs_the_sentence_through_three_cells(page, server_url, trio):
     for kind in ("rnn", "lstm", "gru"):
         page.wait_for_selector(f"#view-compare [data-cell='{kind}'] .main-svg", timeout=15000)
         assert page.locator(f"#view-compare [data-cell='{kind}'] .compare-pred .chip").count() >= 1
+
+
+def test_check_gradient_compares_with_a_finite_difference(page, server_url):
+    open_page(page, server_url + "/?model=lstm-rhymes&text=twinkle&t=2&phase=backward&unit=3")
+    page.click("#equations button[data-quantity='c']")
+    out = page.locator("#equations .gradcheck-out")
+    page.wait_for_selector("#equations .gradcheck-out[data-ok]")
+    assert out.get_attribute("data-ok") == "1"
+    text = out.text_content()
+    assert text.startswith("dL/dc[t=2, unit=3]") and "finite difference" in text

@@ -135,25 +135,36 @@ export class EquationsView {
     box.append(this.checkButton(tr, t, unit));
   }
 
+  /** "Check" buttons: the server nudges h_t[unit] (or c_t[unit]) by ±ε, reruns the network and
+   * compares (L(+ε) − L(−ε)) / 2ε with the backpropagated gradient (POST /api/gradcheck). */
   checkButton(tr, t, unit) {
     const wrap = el("div", { class: "gradcheck" });
-    const btn = el("button", { type: "button", id: "gradcheck-btn",
-      title: "Nudge the value by ±ε, rerun the network and compare (L(+ε) − L(−ε)) / 2ε with the analytic gradient" },
-    "Check gradient");
     const out = el("span", { class: "gradcheck-out", role: "status" });
-    btn.addEventListener("click", async () => {
-      out.textContent = "checking…";
-      try {
-        const r = await gradcheck({ model: tr.model, text: this.state.text, t, unit,
-          clip: this.state.clip, truncate: this.state.truncate });
-        out.textContent = `${r.quantity ? r.quantity + ": " : ""}analytic ${fmt(r.analytic, 6)} · ` +
-          `finite difference ${fmt(r.numeric, 6)} · relative error ${fmt(r.rel_error, 2)}` +
-          (r.rel_error < 1e-5 ? " ✓" : "");
-      } catch (e) {
-        out.textContent = e.status === 404 ? "The gradient check is not available on this server." : `Error: ${e.message}`;
-      }
-    });
-    wrap.append(btn, out);
+    const quantities = tr.cell === "lstm" ? [["h", "dL/dh"], ["c", "dL/dc"]] : [["h", "dL/dh"]];
+    for (const [quantity, label] of quantities) {
+      const btn = el("button", { type: "button", class: "gradcheck-btn", "data-quantity": quantity,
+        title: `Compare the analytic ${label}${sub(t)}[${unit}] with a finite difference` },
+      `Check gradient ${label}${sub(t)}`);
+      btn.addEventListener("click", () => this.check(out, { model: tr.model, text: this.state.text, t, unit,
+        quantity, clip: this.state.clip, truncate: this.state.truncate }));
+      wrap.append(btn);
+    }
+    wrap.append(out);
     return wrap;
+  }
+
+  async check(out, body) {
+    out.textContent = "checking…";
+    try {
+      const r = await gradcheck(body);
+      const ok = r.rel_error != null && r.rel_error < 1e-5;
+      const precise = (v) => (v == null ? "–" : v.toPrecision(8).replace("-", "−"));
+      out.textContent = `${r.quantity}: analytic ${precise(r.analytic)} · finite difference ` +
+        `${precise(r.numeric)} · relative error ${fmt(r.rel_error, 2)}${ok ? " ✓" : ""}` +
+        (r.note ? ` (${r.note})` : "");
+      out.dataset.ok = ok ? "1" : "0";
+    } catch (e) {
+      out.textContent = e.status === 404 ? "The gradient check is not available on this server." : `Error: ${e.message}`;
+    }
   }
 }

@@ -72,8 +72,9 @@ export class UnrolledView {
     const cw = Math.max(30, w * U.cellWidthRatio);
     const width = Math.max(LEFT + T * w + 24, avail + LEFT + 24);
     const isLstm = trace.cell === "lstm";
-    const root = svg("svg", { class: "unrolled", width, height: U.height + 14,
-      viewBox: `0 0 ${width} ${U.height + 14}`, role: "img",
+    const fullH = U.height + 34;   // + two lines of notes
+    const root = svg("svg", { class: w < 80 ? "unrolled narrow" : "unrolled", width, height: fullH,
+      viewBox: `0 0 ${width} ${fullH}`, role: "img",
       "aria-label": `${trace.cell.toUpperCase()} unrolled over ${T} steps` });
     const defs = svg("defs");
     defs.append(arrowHead("ah-w", SHARED_W_COLOR), arrowHead("ah-c", CELL_STATE_COLOR),
@@ -174,10 +175,11 @@ export class UnrolledView {
       return g;
     });
 
-    const note = svg("text", { class: "note", x: 8, y: U.height + 12 },
-      "Same W_hh at every step (purple arrows)." + (isLstm ? " Green: cell state c_t." : "") +
-      " Squares in a cell: h_t per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖.");
-    root.append(note);
+    root.append(
+      svg("text", { class: "note", x: 8, y: U.height + 12 },
+        "Same W_hh at every step (purple arrows)." + (isLstm ? " Green arrows: the cell state c_t." : "")),
+      svg("text", { class: "note", x: 8, y: U.height + 29 },
+        "Squares in a cell: h_t, one per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖."));
     this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
     root.append(this.marker);
     clear(this.container).append(root);
