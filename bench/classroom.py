@@ -61,9 +61,11 @@ def sentence(student: int) -> dict:
 VARIATIONS = [{}, {"truncate": 3}, {"top_k": 3}, {"initial_state": "random"}, {"clip": 0.5}]
 
 
-def request(student: int, k: int, vary: bool) -> dict:
+def request(student: int, k: int, vary: bool, batch: bool = False) -> dict:
     """Trace k of a student: the same sentence again, or (vary) with other settings."""
     body = sentence(student)
+    if batch:
+        body["batch"] = True
     if vary:
         body.update(VARIATIONS[k % len(VARIATIONS)], seed=student)
     return body
@@ -97,14 +99,23 @@ def start_server(workers: int) -> tuple[subprocess.Popen, str]:
 
 
 async def student(
-    ws_url: str, i: int, traces: int, vary: bool, go: asyncio.Event, out: dict
+    ws_url: str,
+    i: int,
+    traces: int,
+    vary: bool,
+    go: asyncio.Event,
+    out: dict,
+    deflate: bool,
+    batch: bool,
 ) -> None:
     try:
-        async with websockets.connect(ws_url, max_size=None, open_timeout=30) as ws:
+        async with websockets.connect(
+            ws_url, max_size=None, open_timeout=30, compression="deflate" if deflate else None
+        ) as ws:
             await go.wait()
             for k in range(traces):
                 t0 = time.perf_counter()
-                await ws.send(json.dumps(request(i, k, vary)))
+                await ws.send(json.dumps(request(i, k, vary, batch)))
                 first = None
                 while True:
                     # Only the frame's head is looked at: the client must not eat the CPU the
@@ -116,12 +127,32 @@ async def student(
                     if '"type":"error"' in head:
                         out["errors"].append(json.loads(frame)["message"])
                         break
-                    if '"phase":"done"' in head:
+                    # batch: the done frame ends the second message (a JSON array of frames)
+                    if '"phase":"done"' in (frame if batch else head):
                         out["first"].append(first)
                         out["whole"].append(time.perf_counter() - t0)
                         break
     except Exception as e:  # count, don't crash: the figure is the number of errors
         out["errors"].append(f"{type(e).__name__}: {e}")
+
+
+def cpu_seconds(proc: subprocess.Popen | None) -> float:
+    """User + system CPU seconds of a process and all its descendants so far (Linux /proc)."""
+    if proc is None or not Path("/proc").is_dir():
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    pids, total = [proc.pid], 0.0
+    while pids:
+        pid = pids.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pids.extend(int(c) for c in children)
+        except OSError:
+            continue
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -131,12 +162,15 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
 
 
-async def classroom(url: str, students: int, traces: int, vary: bool) -> dict:
+async def classroom(
+    url: str, students: int, traces: int, vary: bool, deflate: bool, batch: bool
+) -> dict:
     ws_url = url.replace("http://", "ws://") + "ws"
     out: dict = {"first": [], "whole": [], "errors": []}
     go = asyncio.Event()
     tasks = [
-        asyncio.create_task(student(ws_url, i, traces, vary, go, out)) for i in range(students)
+        asyncio.create_task(student(ws_url, i, traces, vary, go, out, deflate, batch))
+        for i in range(students)
     ]
     await asyncio.sleep(0.5)  # everyone connects within the same second...
     start = time.perf_counter()
@@ -156,11 +190,29 @@ def main() -> None:
         action="store_true",
         help="each of a student's traces uses other settings (no trace is served from cache)",
     )
+    p.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="do not offer permessage-deflate (browsers always offer it; the server then "
+        "compresses every frame)",
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help='ask for each half of a trace as one message ("batch": true; the page does not)',
+    )
     p.add_argument("--url", help="use a server already running there (e.g. under a profiler)")
     args = p.parse_args()
+    load = os.getloadavg()[0]  # other work on this machine (1-minute average) before we start
     proc, url = (None, args.url) if args.url else start_server(args.workers)
     try:
-        out = asyncio.run(classroom(url, args.students, args.traces, args.vary))
+        server_cpu0 = cpu_seconds(proc)
+        client_cpu0 = time.process_time()
+        out = asyncio.run(
+            classroom(url, args.students, args.traces, args.vary, not args.no_deflate, args.batch)
+        )
+        client_cpu = time.process_time() - client_cpu0
+        server_cpu = cpu_seconds(proc) - server_cpu0
     finally:
         if proc is not None:
             proc.terminate()
@@ -169,8 +221,11 @@ def main() -> None:
     mode = "5 settings" if args.vary else "the same sentence again"
     print(
         f"{args.students} students x {args.traces} traces ({mode}), {args.workers} worker(s), "
-        f"{os.cpu_count()} CPUs: {n} traces in {out['elapsed']:.2f} s"
+        f"{os.cpu_count()} CPUs, deflate {'off' if args.no_deflate else 'on'}"
+        f"{', batch' if args.batch else ''}: {n} traces in "
+        f"{out['elapsed']:.2f} s; load average before {load:.2f}"
     )
+    print(f"CPU seconds: server (all its processes) {server_cpu:.2f}, this client {client_cpu:.2f}")
     print(
         f"errors: {len(out['errors'])}" + (f" (first: {out['errors'][0]})" if out["errors"] else "")
     )

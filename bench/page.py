@@ -114,12 +114,14 @@ FPS_JS = """(seconds) => new Promise((resolve) => {
 KEY_PROBE_JS = """() => {
   window.__keyLat = [];
   // Bubble phase on window: runs after the page's own keydown handler has updated the DOM.
+  // Times are taken when each frame callback runs (performance.now), from the event's time.
   window.addEventListener("keydown", (e) => {
     if (e.key !== "ArrowRight") return;
     const t0 = e.timeStamp;
-    requestAnimationFrame((t1) => requestAnimationFrame((t2) => {
-      window.__keyLat.push([t1 - t0, t2 - t0]);
-    }));
+    requestAnimationFrame(() => {
+      const t1 = performance.now();
+      requestAnimationFrame(() => window.__keyLat.push([t1 - t0, performance.now() - t0]));
+    });
   });
 }"""
 

@@ -132,6 +132,9 @@ class Session:
         except asyncio.CancelledError:
             if not self.gone.is_set():
                 raise  # the server is shutting down
+            # Our own cancel (the client left): take it back, or the task still counts as
+            # being cancelled and the server's task group cancels it once more.
+            asyncio.current_task().uncancel()
             return
         finally:
             self.gone.set()
@@ -174,16 +177,32 @@ class Session:
             return
         prepared = self.tracer.prepare(req)
         self.top_k = req.top_k
-        result = await self.tracer.compute(prepared, "frames")
-        self.live = Live(prepared.entry, None, result.T, prepared)
+        batch = message.get("batch") is True  # each half as one message: a JSON array of frames
+        head = await self.tracer.compute(prepared, "forward")
+        self.live = Live(prepared.entry, None, head.T, prepared)
+        # BPTT runs while the forward frames go out (compute shields it: a client that leaves
+        # does not cancel it, and it still lands in the cache)
+        tail = asyncio.ensure_future(self.tracer.compute(prepared, "backward"))
+        tail.add_done_callback(lambda t: t.cancelled() or t.exception())  # never unretrieved
         self.tracer.streaming += 1
         try:
-            for text in result.payload:
-                if self.gone.is_set():
-                    return  # the client left mid-stream: stop here
-                await self.send(text)
+            await self._stream(head.payload, batch)
+            await self._stream((await tail).payload, batch)
         finally:
             self.tracer.streaming -= 1
+            if not tail.done():
+                tail.cancel()
+
+    async def _stream(self, texts: list[str], batch: bool = False) -> None:
+        """Send frames that are already JSON text, one WebSocket message each, in order; with
+        `batch`, all of them in one message (a JSON array): the cost of a WebSocket message
+        (framing, a system call, the client's wake-up) is then paid once, not once a frame."""
+        if batch:
+            texts = ["[" + ",".join(texts) + "]"]
+        for text in texts:
+            if self.gone.is_set():
+                raise WebSocketDisconnect(1001)  # the client left mid-stream: stop here
+            await self.send(text)
 
     def _model(self, message: dict) -> Live:
         model_id = message.get("model")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import ModelState
-from engine.trace import Forward, build_backward, build_forward, step_record
+from engine.trace import TRACE_FIELDS, Forward, build_backward, build_forward, step_record
 from server.registry import Entry, Registry
 from server.responses import dumps
 from server.schemas import InitialState, TraceRequest
@@ -253,7 +253,8 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     elif form == "backward":
         payload = _texts(end_frames({**fwd.head, **build_backward(fwd)}))
     else:
-        trace = decorate({**_head(fwd), **build_backward(fwd)}, p.entry, p.tokens)
+        parts = {**_head(fwd), **build_backward(fwd)}
+        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.tokens)
         payload = dumps(trace) if form == "body" else _texts(frames(trace))
     cost = len(payload) if form == "body" else sum(len(f) for f in payload)
     return Computed(len(p.ids), cost, payload)

@@ -21,8 +21,8 @@ export const EXPLAIN = {
   unrolled: ["The unrolled network",
     "The same cell is drawn once per timestep: x_t enters from below, the prediction y_t leaves at the " +
     "top, and the hidden state h_t (and the cell state c_t in an LSTM) flows to the next step. Every " +
-    "recurrent arrow is the same matrix W_hh: the weights are shared across time. h_0 = 0 is the zero " +
-    "initial state. In the backward pass the orange arrows carry dL/dh_t to the left; their width " +
+    "recurrent arrow is the same matrix W_hh: the weights are shared across time. The zero initial " +
+    "state is drawn as h₋₁ = 0 because steps count from 0 here (books that count from 1 write h_0 = 0). In the backward pass the orange arrows carry dL/dh_t to the left; their width " +
     "follows ‖dL/dh_t‖ on a log scale so tiny gradients stay visible. Each step adds its share to dW_hh."],
   cell: ["Inside the cell",
     "Each column is one hidden unit, each row one quantity at the selected step. Gates that pass " +

@@ -81,25 +81,39 @@ export class State extends EventTarget {
 /** Keep the URL and the State in step: pushState for meaningful changes, replaceState for steps. */
 export function syncUrl(state, path = location.pathname) {
   const TYPING = new Set(["input", "live"]);
+  const REPLACE_DELAY_MS = 200;
   let lastSource = null;
+  let timer = 0;
+  const url = () => `${path}?${state.toQuery()}`;
+  const replaceNow = () => {
+    timer = 0;
+    if (url() !== location.pathname + location.search) history.replaceState(null, "", url());
+  };
   const write = (changed, source) => {
-    const url = `${path}?${state.toQuery()}`;
     // One history entry per burst of typing, none for player steps or controller clamps.
     const typingOn = TYPING.has(source) && TYPING.has(lastSource);
     lastSource = source;
-    if (url === location.pathname + location.search) return;
     const push = !typingOn && source !== "controller" &&
       changed.some((k) => PROPS.find((p) => p.name === k).history);
-    if (push) history.pushState(null, "", url);
-    else history.replaceState(null, "", url);
+    if (push) {
+      clearTimeout(timer);
+      timer = 0;
+      if (url() !== location.pathname + location.search) history.pushState(null, "", url());
+    } else if (!timer) {
+      // replaceState costs milliseconds of browser IPC: while playing, write at most 5× a second.
+      timer = setTimeout(replaceNow, REPLACE_DELAY_MS);
+    }
   };
   state.addEventListener("change", (e) => {
     if (e.detail.source !== "url") write(e.detail.changed, e.detail.source);
     else lastSource = "url";
   });
   window.addEventListener("popstate", () => {
+    clearTimeout(timer);
+    timer = 0;
     const next = State.fromQuery(location.search);
     state.set(next.snapshot(), "url");
   });
-  history.replaceState(null, "", `${path}?${state.toQuery()}`);
+  window.addEventListener("pagehide", () => { if (timer) replaceNow(); });
+  history.replaceState(null, "", url());
 }

@@ -20,15 +20,21 @@ def current_step(page) -> tuple[int, str]:
     return int(label.get_attribute("data-t")), label.get_attribute("data-phase")
 
 
-def query(page) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+def wait_query(page, **expected: str) -> None:
+    """Wait until the URL says so: player steps reach the URL a moment later (at most 5×/s)."""
+
+    def ok(url: str) -> bool:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        return all(q.get(k) == v for k, v in expected.items())
+
+    page.wait_for_url(ok, timeout=5000)
 
 
 def test_page_loads_cleanly_and_draws_every_view(page, server_url):
     open_page(page, server_url + "/?model=rnn-hello&text=hell")
     assert chips(page) == ["h", "e", "l", "l"]
     assert page.locator("svg.unrolled g.step").count() == 4
-    assert page.locator("svg.unrolled").get_by_text("h₀ = 0").count() == 1
+    assert page.locator("svg.unrolled").get_by_text("h₋₁ = 0").count() == 1
     assert page.locator("svg.cellgrid g[data-unit]").count() > 0
     page.wait_for_selector("#view-heatmaps .plot .main-svg")  # plotly drew, from the server
     assert page.locator("#view-heatmaps .plot").count() >= 3
@@ -43,7 +49,7 @@ def test_typing_a_sentence_updates_chips_and_network(page, server_url):
     page.wait_for_function(f"() => document.body.dataset.traces !== '{before}'")
     assert chips(page) == ["o", "l", "e", "h"]
     assert page.locator("svg.unrolled g.step text.tok").all_text_contents() == ["o", "l", "e", "h"]
-    assert query(page)["text"] == "oleh"
+    wait_query(page, text="oleh")
 
 
 def test_keyboard_steps_move_the_highlighted_cell(page, server_url):
@@ -63,7 +69,7 @@ def test_keyboard_steps_move_the_highlighted_cell(page, server_url):
     assert current_step(page) == (1, "backward")
     page.keyboard.press("Home")
     assert current_step(page) == (0, "forward")
-    assert query(page)["t"] == "0" and query(page)["phase"] == "forward"
+    wait_query(page, t="0", phase="forward")
     # Keys typed into the sentence box edit the text, not the player.
     page.click("#text-input")
     page.keyboard.press("ArrowRight")
@@ -107,7 +113,7 @@ def test_live_typing_feeds_steps_without_a_new_trace(page, server_url, trio):
     assert [u for u in page.watch.requests if u.endswith("/api/trace")] == posts_before
     assert current_step(page) == (11, "forward")
     assert page.locator("svg.unrolled g.step").count() == 12
-    assert query(page)["text"] == "the quick br"
+    wait_query(page, text="the quick br")
     # The backward pass of the typed characters is computed when the student goes there.
     page.locator("h2", has_text="The unrolled network").click()
     page.keyboard.press("End")
@@ -124,7 +130,7 @@ def test_theme_toggle_switches_light_and_dark(page, server_url):
     second = html.get_attribute("data-effective-theme")
     assert {first, second} == {"light", "dark"}
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != bg1
-    assert query(page)["theme"] == second
+    wait_query(page, theme=second)
     page.wait_for_selector("#view-heatmaps .plot .main-svg")
     if second == "dark":
         shot(page, "explorer-dark-forward")
@@ -160,11 +166,11 @@ def test_clip_and_truncate_recompute_the_trace(page, server_url):
     page.dispatch_event("#truncate-input", "change")
     page.wait_for_function(f"() => document.body.dataset.traces !== '{before}'")
     page.wait_for_selector("#view-gradients .grad-summary >> text=truncated BPTT: k = 2")
-    assert query(page)["truncate"] == "2"
+    wait_query(page, truncate="2")
     page.fill("#clip-input", "0.001")
     page.dispatch_event("#clip-input", "change")
     page.wait_for_selector("#view-gradients .grad-summary >> text=clipped")
-    assert query(page)["clip"] == "0.001"
+    wait_query(page, clip="0.001")
 
 
 def test_chip_shows_one_hot_and_info_button_explains(page, server_url):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.model import ModelConfig, SequenceModel
-from engine.trace import build_trace, step_record
+from engine.trace import build_backward, build_forward, build_trace, step_record
 
 IDS = [0, 1, 2, 2, 3]
 
@@ -183,3 +183,34 @@ def test_feeding_tokens_one_by_one_equals_the_trace(kw):
 def test_step_refuses_bidirectional_models():
     with pytest.raises(ValueError, match="unidirectional"):
         step_record(make(bidirectional=True), None, 0)
+
+
+def test_forward_and_backward_halves_make_the_trace():
+    model = make(cell="gru", num_layers=2, bidirectional=True)
+    kw = dict(layer=0, direction=1, truncate=2, clip=0.01, top_k=2)
+    whole = build_trace(model, IDS, **kw)
+    fwd = build_forward(model, IDS, **kw)
+    assert fwd.steps == whole["steps"] and fwd.head["loss"] == whole["loss"]
+    assert not set(fwd.head) & {"steps", "backward", "grad_norms", "global_norm", "grad_flow"}
+    back = build_backward(fwd)
+    assert back == {k: whole[k] for k in back}
+    assert build_forward(model, IDS, frames=False, **kw).steps == []
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_running_norm_is_the_plain_sum_over_many_blocks(monkeypatch, cell):
+    """The running ||Σ_{s>=t} contribution_s(weight_hh)|| is built a block of steps at a time;
+    with blocks of 3 steps it is still the norm of the plain sum."""
+    import engine.trace as trace
+
+    model = make(cell=cell, hidden_size=4)
+    ids = [0, 1, 2, 3, 2, 1, 0, 1, 3, 3, 2]
+    H = 4
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell] * H
+    monkeypatch.setattr(trace, "RUNNING_BLOCK", 3 * G * H)
+    tr = build_trace(model, ids)
+    g = model.forward(ids).backward(trace.default_targets(model, model.forward(ids))).cells[0][0]
+    for t in range(len(ids)):
+        total = sum(g.contribution(s)["weight_hh"] for s in range(t, len(ids)))
+        want = np.linalg.norm(total)
+        assert tr["backward"][t]["dW_hh_running_norm"] == pytest.approx(want, rel=1e-12)

@@ -60,14 +60,14 @@ def test_cached_trace_is_not_recomputed(client):
     a = client.post("/api/trace", json=trace_body(text="hel")).content
     b = client.post("/api/trace", json=trace_body(text="hel")).content
     assert a == b and calls == ["body"]
-    for _ in range(2):  # the same trace as WebSocket frames: serialised once more, then cached
+    for _ in range(2):  # the same trace as WebSocket frames: its two halves once more, then cached
         with client.websocket_connect("/ws") as ws:
             ws.send_json(trace_body(text="hel"))
             while ws.receive_json()["phase"] != "done":
                 pass
-    assert calls == ["body", "frames"]
+    assert calls == ["body", "forward", "backward"]
     client.post("/api/trace", json=trace_body(text="hel", top_k=2))
-    assert len(calls) == 3
+    assert len(calls) == 4
 
 
 async def _same_trace_twice(app):

@@ -1,11 +1,13 @@
 """The /ws protocol (contracts.md section 5): frames in order, live typing, errors, limits."""
 
+import threading
 import time
 
 import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from server.compute import Tracer
 from tests.server.helpers import trace_body
 
 
@@ -27,7 +29,33 @@ def test_frames_come_in_protocol_order(client):
     assert [f["t"] for f in frames[T + 1 : 2 * T + 1]] == list(range(T - 1, -1, -1))
     start = frames[0]
     assert start["tokens"] == list("twinkle") and "steps" not in start and "backward" not in start
+    assert start["T"] == T and start["loss"] == frames[-1]["loss"]
+    # what needs BPTT comes with the done frame (the start frame is sent before it is computed)
+    assert not set(start) & {"grad_norms", "global_norm", "clipped", "grad_flow"}
     assert set(frames[-1]) >= {"loss", "grad_norms", "global_norm", "clipped", "grad_flow"}
+
+
+def test_forward_frames_go_out_before_the_backward_pass_is_computed(monkeypatch, make_client):
+    released, waited = threading.Event(), []
+    real = Tracer._build
+
+    def build(self, p, form):
+        if form == "backward":  # BPTT waits until the client has every forward frame
+            waited.append(released.wait(5))
+        return real(self, p, form)
+
+    monkeypatch.setattr(Tracer, "_build", build)
+    client = make_client()
+    http = client.post("/api/trace", json=trace_body(text="hell")).json()
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json(trace_body(text="hell"))
+        first = [ws.receive_json() for _ in range(5)]
+        released.set()
+        rest = receive_trace(ws)
+    assert [f["phase"] for f in first] == ["start"] + ["forward"] * 4
+    assert waited == [True]
+    assert [f["dh"] for f in rest[:-1]] == [b["dh"] for b in reversed(http["backward"])]
+    assert rest[-1]["grad_norms"] == http["grad_norms"]
 
 
 def test_ws_frames_match_the_http_trace(client):

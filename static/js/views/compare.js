@@ -18,7 +18,9 @@ export function pickComparable(models, current) {
       (m.vocab_kind === ref?.vocab_kind ? 2 : 0) + (m.hidden_size === ref?.hidden_size ? 1 : 0);
     same.sort((a, b) => score(b) - score(a));
     const best = same[0];
-    return { kind, model: best && best.vocab_kind === ref?.vocab_kind ? best : null };
+    // A model with another vocabulary could not read the sentence: say so instead of failing.
+    const readable = best && best.vocab_kind === ref?.vocab_kind && best.vocab_size === ref?.vocab_size;
+    return { kind, model: readable ? best : null };
   });
 }
 
@@ -63,7 +65,7 @@ export class CompareView {
     const cols = picks.map(({ kind, model: m }) => {
       const col = el("div", { class: "compare-col", "data-cell": kind });
       col.append(el("h3", {}, m ? `${kind.toUpperCase()} · ${m.id}` : kind.toUpperCase()));
-      if (!m) col.append(el("p", { class: "hint" }, `No ${kind.toUpperCase()} model with this vocabulary is available.`));
+      if (!m) col.append(el("p", { class: "hint" }, `No ${kind.toUpperCase()} model with this vocabulary yet: train one on the same text to compare.`));
       grid.append(col);
       return col;
     });

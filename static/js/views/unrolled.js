@@ -81,7 +81,7 @@ export class UnrolledView {
       arrowHead("ah-g", GRAD_COLOR, 14), arrowHead("ah-n", "currentColor"));
     root.append(defs);
 
-    this.cursor = svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: U.height, rx: 8 });
+    this.cursor = svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: U.height - 8, rx: 8 });
     root.append(this.cursor);
 
     // Row labels and the zero initial state.
@@ -92,10 +92,13 @@ export class UnrolledView {
       svg("text", { x: 8, y: Y_BAR - 6 }, "+ΔW_hh"));
     const h0 = svg("g", { class: "h0" });
     h0.append(svg("rect", { x: 20, y: Y_H - 14, width: 58, height: 26, rx: 5 }),
-      svg("text", { x: 49, y: Y_H + 5, "text-anchor": "middle" }, "h₀ = 0"));
+      svg("text", { x: 49, y: Y_H + 5, "text-anchor": "middle" }, "h₋₁ = 0"),
+      // Steps count from 0 here (as the chips do), so the zero initial state is h₋₁.
+      svg("text", { class: "init-label", x: 49, y: (isLstm ? Y_C : Y_H) - 20, "text-anchor": "middle" }, "initial state"),
+      svg("title", {}, "The initial state is all zeros (h₀ = 0 in books that count steps from 1)."));
     if (isLstm) {
       h0.append(svg("rect", { x: 20, y: Y_C - 14, width: 58, height: 26, rx: 5 }),
-        svg("text", { x: 49, y: Y_C + 5, "text-anchor": "middle" }, "c₀ = 0"));
+        svg("text", { x: 49, y: Y_C + 5, "text-anchor": "middle" }, "c₋₁ = 0"));
     }
     root.append(labels, h0);
 
