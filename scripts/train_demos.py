@@ -6,6 +6,7 @@
 One model per cell type, each on a real task (see server/tasks.py):
 - rnn-hello     a vanilla RNN spells "hello";
 - lstm-rhymes   an LSTM continues nursery rhymes, character by character;
+- rnn-rhymes, gru-rhymes  the same task for an RNN and a GRU, so the page can compare them;
 - gru-question  a GRU tells "you are good" (statement) from "are you good" (question).
 Takes well under two minutes on a laptop.
 """
@@ -45,6 +46,25 @@ DEMOS = [
         "description": "An LSTM (48 hidden units) that read five nursery rhymes, one character at "
         "a time, and guesses the next character. Its gates decide what to keep in the cell "
         "state c and what to forget.",
+    },
+    {
+        "id": "rnn-rhymes",
+        "task": "rhymes",
+        "cell": "rnn",
+        "hidden_size": 48,
+        "train": TrainConfig(steps=5000, seq_len=25, optimizer="adam", lr=0.003, seed=0),
+        "description": "A vanilla RNN (48 hidden units) trained on the same nursery rhymes as "
+        "lstm-rhymes, for comparison. With no gates, its gradients fade quickly as they flow "
+        "back through time: look at the gradient-flow matrix.",
+    },
+    {
+        "id": "gru-rhymes",
+        "task": "rhymes",
+        "cell": "gru",
+        "hidden_size": 48,
+        "train": TrainConfig(steps=2500, seq_len=25, optimizer="adam", lr=0.01, seed=0),
+        "description": "A GRU (48 hidden units) trained on the same nursery rhymes as lstm-rhymes. "
+        "Its update gate z decides, unit by unit, how much of the old hidden state to keep.",
     },
     {
         "id": "gru-question",

@@ -62,6 +62,8 @@ def gradient_flow(tape, dh: np.ndarray) -> np.ndarray:
 
     For LSTM the gradient travels through both h and c; M reports the h part.
     """
+    if tape.kind == "lstm" and not tape.peephole:
+        return _lstm_gradient_flow(tape, dh)
     T, H = dh.shape
     lstm = tape.c is not None
     M = np.zeros((T, T))
@@ -73,11 +75,52 @@ def gradient_flow(tape, dh: np.ndarray) -> np.ndarray:
         if lstm:
             rows_c[s] = 0.0
             live_c = rows_c[s:]
-        M[s:, s] = np.linalg.norm(rows_h[s:], axis=1)
+        M[s:, s] = _row_norms(rows_h[s:])
         if s == 0:
             break
         dh_prev, dc_prev, *_ = tape._step_backward(s, rows_h[s:], live_c)
         rows_h[s:] = dh_prev
         if lstm:
             rows_c[s:] = dc_prev
+    return M
+
+
+def _row_norms(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.einsum("kh,kh->k", a, a))
+
+
+def _lstm_gradient_flow(tape, dh: np.ndarray) -> np.ndarray:
+    """gradient_flow for a plain LSTM with lstm.step_backward's element-wise factors computed
+    for all steps at once (they depend on the step, not on the source), so that each step
+    back is a few (k, H) products and one matrix product:
+
+        dc_t = dc_{t+1}·f_{t+1} + dh_t ⊙ o_t ⊙ (1 - tanh²c_t)
+        da_t = [dc_t ⊙ g i (1-i), dc_t ⊙ c_{t-1} f (1-f), dc_t ⊙ i (1-g²), dh_t ⊙ tanh c_t o (1-o)]
+        dh_{t-1} = da_t W_hh
+    """
+    T, H = dh.shape
+    i, f, g, o = (tape.gates[n] for n in ("i", "f", "g", "o"))  # (T, H) each
+    tanh_c = tape._tanh_c
+    to_c = o * (1.0 - tanh_c**2)  # (T, H) dh_t -> dc_t
+    gate_factors = (g * i * (1.0 - i), tape.c_prev * f * (1.0 - f), i * (1.0 - g**2))
+    to_a_o = tanh_c * o * (1.0 - o)  # (T, H) dh_t -> da_o
+    W = tape.params["weight_hh"]  # (4H, H)
+    M = np.zeros((T, T))
+    rows_h = np.zeros((T, H))  # row t: dL_t/dh_s while walking back over s
+    rows_c = np.zeros((T, H))
+    da = np.empty((T, 4 * H))
+    for s in range(T - 1, -1, -1):
+        rows_h[s] = dh[s]
+        rows_c[s] = 0.0
+        h_, c_ = rows_h[s:], rows_c[s:]
+        M[s:, s] = _row_norms(h_)
+        if s == 0:
+            break
+        dc = c_ + h_ * to_c[s]  # (k, H)
+        a = da[s:]
+        for q, factor in enumerate(gate_factors):
+            np.multiply(dc, factor[s], out=a[:, q * H : (q + 1) * H])
+        np.multiply(h_, to_a_o[s], out=a[:, 3 * H :])
+        np.matmul(a, W, out=h_)
+        np.multiply(dc, f[s], out=c_)
     return M
