@@ -136,23 +136,22 @@ async def student(
         out["errors"].append(f"{type(e).__name__}: {e}")
 
 
-def cpu_seconds(proc: subprocess.Popen | None) -> float:
-    """User + system CPU seconds of a process and all its descendants so far (Linux /proc)."""
+def cpu_seconds(proc: subprocess.Popen | None) -> dict[int, float]:
+    """pid -> user + system CPU seconds so far, for a process and its descendants (Linux)."""
     if proc is None or not Path("/proc").is_dir():
-        return float("nan")
+        return {}
     tick = os.sysconf("SC_CLK_TCK")
-    pids, total = [proc.pid], 0.0
+    pids, out = [proc.pid], {}
     while pids:
         pid = pids.pop()
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
             for task in Path(f"/proc/{pid}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pids.extend(int(c) for c in children)
+                pids.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
-    return total
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -212,7 +211,7 @@ def main() -> None:
             classroom(url, args.students, args.traces, args.vary, not args.no_deflate, args.batch)
         )
         client_cpu = time.process_time() - client_cpu0
-        server_cpu = cpu_seconds(proc) - server_cpu0
+        server_cpu = {k: v - server_cpu0.get(k, 0.0) for k, v in cpu_seconds(proc).items()}
     finally:
         if proc is not None:
             proc.terminate()
@@ -225,7 +224,9 @@ def main() -> None:
         f"{', batch' if args.batch else ''}: {n} traces in "
         f"{out['elapsed']:.2f} s; load average before {load:.2f}"
     )
-    print(f"CPU seconds: server (all its processes) {server_cpu:.2f}, this client {client_cpu:.2f}")
+    per = " + ".join(f"{v:.2f}" for v in server_cpu.values())
+    total = sum(server_cpu.values())
+    print(f"CPU seconds: server {total:.2f} (per process: {per}), this client {client_cpu:.2f}")
     print(
         f"errors: {len(out['errors'])}" + (f" (first: {out['errors'][0]})" if out["errors"] else "")
     )

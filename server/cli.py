@@ -16,6 +16,7 @@ import webbrowser
 
 import uvicorn
 
+from server.network import lan_addresses
 from server.settings import Settings
 
 
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     url = page_url(settings.host, port)
     print(f"Unrolled is serving at {url}", flush=True)
     if settings.host in ("0.0.0.0", "::"):
-        print("  (on every network interface: students use this machine's address)", flush=True)
+        for address in lan_addresses():
+            print(f"  students on this network open http://{address}:{port}/", flush=True)
     if settings.open_browser:
         open_when_ready(settings.host, port, url)
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.network import lan_addresses
 from server.responses import dumps
 from server.settings import Settings
 
@@ -190,7 +191,8 @@ def allowed_origins(settings: Settings) -> set[str]:
 
 
 def _machine_names() -> Iterable[str]:
-    names = {socket.gethostname(), socket.getfqdn()}
+    # The interfaces' own addresses matter most: students type http://192.168.1.5:8000/
+    names = {socket.gethostname(), socket.getfqdn(), *lan_addresses()}
     try:
         names.update(socket.gethostbyname_ex(socket.gethostname())[2])
     except OSError:

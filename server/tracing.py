@@ -10,6 +10,8 @@ runs (a worker process or thread), never on the event loop.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,6 +238,25 @@ def _forward(p: Prepared, s: Settings, frames: bool = True) -> Forward:
     )
 
 
+# The forward passes done last in this process: the "backward" half of a trace finds its own
+# here when it runs in the process (or thread pool) that did the "forward" half, and skips it.
+_recent: OrderedDict[tuple, Forward] = OrderedDict()
+_recent_lock = threading.Lock()
+RECENT_FORWARDS = 8  # a long trace's tapes take a few MB
+
+
+def _remember_forward(key: tuple, fwd: Forward) -> None:
+    with _recent_lock:
+        _recent[key] = fwd
+        while len(_recent) > RECENT_FORWARDS:
+            _recent.popitem(last=False)
+
+
+def _recall_forward(key: tuple) -> Forward | None:
+    with _recent_lock:
+        return _recent.pop(key, None)
+
+
 def _texts(frames) -> list[str]:
     return [dumps(f).decode() for f in frames]
 
@@ -243,12 +264,15 @@ def _texts(frames) -> list[str]:
 def build(p: Prepared, s: Settings, form: str) -> Computed:
     """The trace of a prepared request, serialised as `form`: "body" (the POST answer),
     "frames" (every WebSocket frame), "forward" (start and forward frames) or "backward"
-    (backward and done frames). The two halves each run the forward pass, which is cheap; the
-    backward one converts none of its per-step data."""
+    (backward and done frames). The backward half reuses the forward pass when it runs where
+    the forward half ran, else runs it again (cheap; it converts none of its per-step data)."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-    fwd = _forward(p, s, frames=form != "backward")
+    fwd = _recall_forward(p.key) if form == "backward" else None
+    if fwd is None:
+        fwd = _forward(p, s, frames=form != "backward")
     if form == "forward":
+        _remember_forward(p.key, fwd)
         payload: bytes | list[str] = _texts(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
     elif form == "backward":
         payload = _texts(end_frames({**fwd.head, **build_backward(fwd)}))

@@ -77,3 +77,24 @@ def test_default_origins_follow_host_and_port():
 def test_origin_matching_is_exact(origin, ok):
     allowed = allowed_origins(Settings(host="127.0.0.1", port=8000))
     assert origin_allowed(origin, allowed) is ok
+
+
+def test_classroom_server_trusts_its_own_network_addresses(monkeypatch):
+    """`unrolled --host 0.0.0.0`: a student's page at http://<laptop's LAN address>:8000 may open
+    the WebSocket; a look-alike address or another machine's may not."""
+    monkeypatch.setattr("server.security.lan_addresses", lambda: ["192.168.1.5"])
+    allowed = allowed_origins(Settings(host="0.0.0.0", port=8000))
+    assert origin_allowed("http://192.168.1.5:8000", allowed)
+    assert origin_allowed("http://localhost:8000", allowed)
+    assert not origin_allowed("http://192.168.1.50:8000", allowed)
+    assert not origin_allowed("http://192.168.1.5:8000.evil.com", allowed)
+    assert not origin_allowed("http://192.168.1.5:9000", allowed)
+
+
+def test_lan_addresses_are_this_machines_and_not_loopback():
+    import ipaddress
+
+    from server.network import lan_addresses
+
+    for address in lan_addresses():
+        assert not ipaddress.ip_address(address).is_loopback

@@ -69,6 +69,19 @@ def test_ws_frames_match_the_http_trace(client):
     assert frames[-1]["loss"] == http["loss"]
 
 
+def test_batch_sends_each_half_as_one_message_with_the_same_frames(client):
+    body = trace_body("lstm-rhymes", "twinkle")
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json(body)
+        single = receive_trace(ws)
+        ws.send_json({**body, "batch": True})
+        first, second = ws.receive_json(), ws.receive_json()
+    assert isinstance(first, list) and isinstance(second, list)
+    assert first + second == single
+    assert [f["phase"] for f in first] == ["start"] + ["forward"] * 7
+    assert second[-1]["phase"] == "done"
+
+
 def test_several_traces_on_one_socket(client):
     with client.websocket_connect("/ws") as ws:
         for text in ("hell", "he", "hello"):
