@@ -33,4 +33,3 @@ def lan_addresses() -> list[str]:
     except OSError:
         pass
     return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback)
-
