@@ -1,6 +1,7 @@
 """A classroom: N students open /ws in the same second, each runs 5 traces of its own sentence.
 
-    python bench/classroom.py [--students 100] [--traces 5] [--workers 1]
+    python bench/classroom.py [--students 100] [--traces 5] [--workers 1] [--vary]
+                              [--no-deflate] [--batch] [--url URL]
 
 Every student has its own sentence (over the three demo models); by default it traces it 5
 times (as a student replaying it would: later ones may come from the server's cache), with

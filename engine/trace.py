@@ -1,5 +1,10 @@
 """The trace: one forward and one backward pass as plain data (contracts.md, sections 3 and 4).
 
+``build_forward`` gives the forward half (the per-step frames and the loss), ``build_backward``
+the BPTT half from it, so a server can send the first while computing the second;
+``build_trace`` is both. Whole (T, H) arrays are converted to lists at once: the Python work per
+step is only cutting the lists into frames.
+
 Everything returned is built from Python lists, floats, ints, bools, strings and None, so the
 server can serialise it as is. The server adds ``model``, ``task``, ``tokens``, ``vocab`` and the
 token strings (``token`` in steps and predictions, ``target_token``).

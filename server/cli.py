@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> None:
         log_level="info",
         ws_max_size=4 * settings.ws_max_message_bytes,  # hard cap; the app answers smaller ones
         timeout_graceful_shutdown=3,
+        # Browsers ask for per-message deflate; compressing thousands of small frames per
+        # trace cost more CPU than computing them (bench/classroom.py), and it is all loopback
+        # or LAN traffic anyway.
+        ws_per_message_deflate=False,
     )
     if settings.workers > 1 or settings.reload:
         # uvicorn forks workers itself; it binds the same port again after we let go.

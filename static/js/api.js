@@ -75,7 +75,11 @@ export class TraceSocket {
         this.ws = null;
         this.ready = null;
       });
-      ws.addEventListener("message", (ev) => this.handle(JSON.parse(ev.data)));
+      ws.addEventListener("message", (ev) => {
+        // A batched trace arrives as arrays of frames (forward half, then backward half).
+        const m = JSON.parse(ev.data);
+        for (const frame of Array.isArray(m) ? m : [m]) this.handle(frame);
+      });
       this.ws = ws;
     });
     return this.ready;
@@ -115,7 +119,7 @@ export class TraceSocket {
     await this.connect();
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject, trace: null });
-      this.ws.send(JSON.stringify({ type: "trace", ...body }));
+      this.ws.send(JSON.stringify({ type: "trace", batch: true, ...body }));
     });
   }
 
