@@ -6,3 +6,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread for
+    the rest of the session, which tests that call asyncio.run() cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
