@@ -1,7 +1,7 @@
 """A classroom: N students open /ws in the same second, each runs 5 traces of its own sentence.
 
     python bench/classroom.py [--students 100] [--traces 5] [--workers 1] [--vary]
-                              [--no-deflate] [--batch] [--url URL]
+                              [--no-deflate] [--per-frame] [--flow] [--url URL]
 
 Every student has its own sentence (over the three demo models); by default it traces it 5
 times (as a student replaying it would: later ones may come from the server's cache), with
@@ -62,9 +62,13 @@ def sentence(student: int) -> dict:
 VARIATIONS = [{}, {"truncate": 3}, {"top_k": 3}, {"initial_state": "random"}, {"clip": 0.5}]
 
 
-def request(student: int, k: int, vary: bool, batch: bool = False) -> dict:
-    """Trace k of a student: the same sentence again, or (vary) with other settings."""
+def request(student: int, k: int, vary: bool, batch: bool = True, flow: bool = False) -> dict:
+    """Trace k of a student: the same sentence again, or (vary) with other settings.
+
+    Like the page by default: each half of the trace as one message, and no gradient-flow
+    matrix (the page asks for it only while its Gradients view is open)."""
     body = sentence(student)
+    body["flow"] = flow
     if batch:
         body["batch"] = True
     if vary:
@@ -108,6 +112,7 @@ async def student(
     out: dict,
     deflate: bool,
     batch: bool,
+    flow: bool,
 ) -> None:
     try:
         async with websockets.connect(
@@ -116,7 +121,7 @@ async def student(
             await go.wait()
             for k in range(traces):
                 t0 = time.perf_counter()
-                await ws.send(json.dumps(request(i, k, vary, batch)))
+                await ws.send(json.dumps(request(i, k, vary, batch, flow)))
                 first = None
                 while True:
                     # Only the frame's head is looked at: the client must not eat the CPU the
@@ -163,13 +168,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def classroom(
-    url: str, students: int, traces: int, vary: bool, deflate: bool, batch: bool
+    url: str, students: int, traces: int, vary: bool, deflate: bool, batch: bool, flow: bool
 ) -> dict:
     ws_url = url.replace("http://", "ws://") + "ws"
     out: dict = {"first": [], "whole": [], "errors": []}
     go = asyncio.Event()
     tasks = [
-        asyncio.create_task(student(ws_url, i, traces, vary, go, out, deflate, batch))
+        asyncio.create_task(student(ws_url, i, traces, vary, go, out, deflate, batch, flow))
         for i in range(students)
     ]
     await asyncio.sleep(0.5)  # everyone connects within the same second...
@@ -197,9 +202,15 @@ def main() -> None:
         "compresses every frame)",
     )
     p.add_argument(
-        "--batch",
+        "--per-frame",
         action="store_true",
-        help='ask for each half of a trace as one message ("batch": true; the page does not)',
+        help="one WebSocket message per frame (the page asks for batches)",
+    )
+    p.add_argument(
+        "--flow",
+        action="store_true",
+        help="ask for the gradient-flow matrix too (as the page does when its Gradients view is "
+        "open)",
     )
     p.add_argument("--url", help="use a server already running there (e.g. under a profiler)")
     args = p.parse_args()
@@ -209,7 +220,15 @@ def main() -> None:
         server_cpu0 = cpu_seconds(proc)
         client_cpu0 = time.process_time()
         out = asyncio.run(
-            classroom(url, args.students, args.traces, args.vary, not args.no_deflate, args.batch)
+            classroom(
+                url,
+                args.students,
+                args.traces,
+                args.vary,
+                not args.no_deflate,
+                not args.per_frame,
+                args.flow,
+            )
         )
         client_cpu = time.process_time() - client_cpu0
         server_cpu = {k: v - server_cpu0.get(k, 0.0) for k, v in cpu_seconds(proc).items()}
@@ -222,7 +241,8 @@ def main() -> None:
     print(
         f"{args.students} students x {args.traces} traces ({mode}), {args.workers} worker(s), "
         f"{os.cpu_count()} CPUs, deflate {'off' if args.no_deflate else 'on'}"
-        f"{', batch' if args.batch else ''}: {n} traces in "
+        f"{', per frame' if args.per_frame else ', batch'}{', flow' if args.flow else ''}: "
+        f"{n} traces in "
         f"{out['elapsed']:.2f} s; load average before {load:.2f}"
     )
     per = " + ".join(f"{v:.2f}" for v in server_cpu.values())

@@ -26,6 +26,9 @@ export function traceRequest(state, model = state.model) {
     truncate: state.truncate,
     clip: state.clip,
     top_k: 5,
+    // The T×T gradient-flow matrix is the costliest part of a trace; ask for it only when the
+    // Gradients view shows it (the controller fetches it when that view opens).
+    flow: state.view === "gradients",
   };
 }
 

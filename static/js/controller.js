@@ -51,6 +51,7 @@ export class Controller extends EventTarget {
     }
     if (gen !== this.loadGen) return;
     this.synced = viaSocket;
+    trace.flowRequested = body.flow;
     this.setTrace(trace, gen);
   }
 
@@ -110,6 +111,11 @@ export class Controller extends EventTarget {
     this.showError(err.message);
     this.synced = false;
     this.load();
+  }
+
+  /** The Gradients view opened on a trace computed without its gradient-flow matrix. */
+  ensureFlow() {
+    if (this.trace && !this.trace.flowRequested && this.state.view === "gradients") this.load();
   }
 
   /** Entering the backward phase of a live-extended trace needs a real BPTT pass. */

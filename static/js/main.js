@@ -86,6 +86,7 @@ state.addEventListener("change", (e) => {
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
   if (has("phase")) controller.ensureBackward();
+  if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
 });
 

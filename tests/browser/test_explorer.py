@@ -202,3 +202,14 @@ def test_check_gradient_compares_with_a_finite_difference(page, server_url):
     assert out.get_attribute("data-ok") == "1"
     text = out.text_content()
     assert text.startswith("dL/dc[t=2, unit=3]") and "finite difference" in text
+
+
+def test_gradient_flow_is_fetched_when_its_view_opens(page, server_url):
+    """Traces skip the costly T×T matrix until the student opens the Gradients view."""
+    open_page(page, f"{server_url}/?model=rnn-rhymes&text=little%20star&view=heatmaps")
+    assert page.evaluate("() => window.__unrolled.controller.trace.grad_flow") is None
+    page.click("button[data-view='gradients']")
+    page.locator("#view-gradients [data-plot='flow']").scroll_into_view_if_needed()
+    page.wait_for_selector("#view-gradients [data-plot='flow'] .main-svg")
+    flow = page.evaluate("() => window.__unrolled.controller.trace.grad_flow")
+    assert len(flow) == len("little star") and len(flow[0]) == len("little star")

@@ -73,7 +73,9 @@ export class GradientsView {
       this.cursors.attach(spec.div);
     });
     if (!tr.grad_flow) {
-      grid.append(el("p", { class: "hint" }, "The gradient-flow matrix is not computed for sentences this long."));
+      grid.append(el("p", { class: "hint" }, tr.flowRequested === false
+        ? "Computing the gradient-flow matrix…"
+        : "The gradient-flow matrix is not computed for sentences this long."));
     }
   }
 
