@@ -45,16 +45,11 @@ class InitialState(BaseModel):
     c: list[float] | list[list[float]] | None = Field(None, max_length=16)
 
 
-class TraceRequest(BaseModel):
-    """What to run: a model, a text, and how to show it."""
+class RunRequest(BaseModel):
+    """What to run: a model, a text, targets, the initial state and the BPTT options. Shared by
+    the trace and the gradient check, so that both validate alike."""
 
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "examples": [{"model": "lstm-rhymes", "text": "twinkle twinkle", "top_k": 5}]
-        },
-    )
-    type: Literal["trace"] = Field("trace", description="Only used on the WebSocket.")
+    model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
     text: str = Field(min_length=1, max_length=100_000, description="The input text.")
     truncate: int | None = Field(
@@ -75,12 +70,6 @@ class TraceRequest(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
     layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
     direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
-    top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
-    flow: bool = Field(
-        True,
-        description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
-        "it is not shown.",
-    )
 
     @field_validator("text")
     @classmethod
@@ -94,6 +83,24 @@ class TraceRequest(BaseModel):
             if isinstance(t, str):
                 check_text(t, "a target")
         return v
+
+
+class TraceRequest(RunRequest):
+    """What to run: a model, a text, and how to show it."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"model": "lstm-rhymes", "text": "twinkle twinkle", "top_k": 5}]
+        },
+    )
+    type: Literal["trace"] = Field("trace", description="Only used on the WebSocket.")
+    top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
+    flow: bool = Field(
+        True,
+        description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
+        "it is not shown.",
+    )
 
 
 class Health(BaseModel):

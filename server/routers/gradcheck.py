@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,16 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from engine.gradcheck import check_hidden, check_param
 from server.deps import TracerDep
 from server.errors import describe_validation_errors
-from server.schemas import ERROR_RESPONSES, InitialState, TraceRequest, check_text
+from server.schemas import ERROR_RESPONSES, RunRequest, TraceRequest, check_text
 from server.tracing import Prepared, TraceError
 
 router = APIRouter(prefix="/api", tags=["gradcheck"])
 
-# passed on to a TraceRequest, so that server.tracing.prepare checks them as for a trace
-TRACE_FIELDS = {"model", "text", "truncate", "clip", "targets", "seed", "layer", "direction"}
 
-
-class GradcheckRequest(BaseModel):
+class GradcheckRequest(RunRequest):
     """The trace request's fields (without the display ones) plus which gradient to check."""
 
     model_config = ConfigDict(
@@ -36,8 +32,6 @@ class GradcheckRequest(BaseModel):
             "examples": [{"model": "rnn-hello", "text": "hell", "t": 2, "unit": 3}],
         },
     )
-    model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
-    text: str = Field(min_length=1, max_length=100_000, description="The input text.")
     t: int | None = Field(
         None, ge=0, le=100_000, description='Step (0..T-1); required for "h" and "c".'
     )
@@ -54,30 +48,11 @@ class GradcheckRequest(BaseModel):
     index: list[int] | None = Field(
         None, max_length=4, description="The parameter entry, e.g. [row, col]."
     )
-    truncate: int | None = Field(None, ge=1, le=100_000, description="Truncated BPTT: k steps.")
-    clip: float | None = Field(None, gt=0, le=1e6, description="Global gradient-norm clip.")
-    targets: list[str | int] | None = Field(
-        None, max_length=10_000, description="As in POST /api/trace."
-    )
-    initial_state: Literal["zeros", "random"] | InitialState = Field(
-        "zeros", description="As in POST /api/trace."
-    )
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
-    layer: int = Field(-1, ge=-16, le=15, description="Layer of h (-1 = top).")
-    direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
 
-    @field_validator("text", "quantity")
+    @field_validator("quantity")
     @classmethod
-    def _clean(cls, v: str) -> str:
+    def _quantity_is_clean(cls, v: str) -> str:
         return check_text(v)
-
-    @field_validator("targets")
-    @classmethod
-    def _targets_are_clean(cls, v: list[str | int] | None) -> list[str | int] | None:
-        for t in v or []:
-            if isinstance(t, str):
-                check_text(t, "a target")
-        return v
 
 
 class Gradcheck(BaseModel):
@@ -166,11 +141,8 @@ async def gradcheck(req: GradcheckRequest, tracer: TracerDep) -> dict:
     """Nudges h_t[unit] (or c_t[unit], or one weight) by ±ε, reruns the network and compares
     (L(+ε) − L(−ε)) / 2ε with the backpropagated value the trace shows."""
     try:
-        trace_req = TraceRequest(
-            **req.model_dump(include=TRACE_FIELDS),
-            initial_state=req.initial_state,
-            flow=False,
-        )
+        # server.tracing.prepare checks the shared fields exactly as for a trace
+        trace_req = TraceRequest(**req.model_dump(include=set(RunRequest.model_fields)), flow=False)
     except ValidationError as e:  # both models check the same way; this is a safety net
         raise HTTPException(422, describe_validation_errors(e.errors())) from e
     try:
