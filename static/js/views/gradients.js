@@ -87,7 +87,7 @@ export class GradientsView {
       name: "dh-norm",
       data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null),
         line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ = %{y:.3e}<extra></extra>" }],
-      layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: axis, yaxis: { type: "log", title: { text: "norm" } },
+      layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: axis, yaxis: { type: "log", tickformat: ".2~g", title: { text: "norm" } },
       }),
     }, {
       name: "contrib",
