@@ -1,6 +1,8 @@
 // Shared plotly plumbing: load plotly.js lazily from the server (never a CDN), theme the layout,
 // escape token text (plotly reads a few HTML-like tags in strings, so tokens go in as entities).
 
+import { el } from "./dom.js";
+
 let loading = null;
 
 export function loadPlotly() {
@@ -77,6 +79,29 @@ export function drawWhenVisible(specs, draw) {
  * plot area from plotly's axis geometry: moving one costs a style change, whereas a plotly
  * relayout redraws the whole heatmap (hundreds of ms for a few plots).
  */
+/**
+ * Lay out one empty box per plot spec in `grid` (sized, so nothing jumps), then draw each
+ * with plotly when it scrolls near the screen. `view` keeps the boxes (`divs`), its
+ * PlotCursors (`cursors`), the trace being drawn (`drawn`: a draw for an older trace is
+ * dropped) and the function that cancels pending draws (`cancelDraws`).
+ */
+export function mountPlots(view, grid, specs, trace, boxClass = () => "plot") {
+  for (const spec of specs) {
+    spec.div = el("div", { class: boxClass(spec), "data-plot": spec.name });
+    spec.div.style.height = `${spec.layout.height}px`;
+    grid.append(spec.div);
+  }
+  view.divs = specs.map((s) => s.div);
+  view.cursors.reset();
+  view.cursors.t = view.state.t;
+  if (view.cancelDraws) view.cancelDraws();
+  view.cancelDraws = drawWhenVisible(specs, async (spec) => {
+    if (view.drawn !== trace) return;
+    await window.Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
+    view.cursors.attach(spec.div);
+  });
+}
+
 export class PlotCursors {
   constructor() {
     this.items = [];

@@ -2,7 +2,7 @@
 // and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
-import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis, PlotCursors, drawWhenVisible } from "../plots.js";
+import { loadPlotly, baseLayout, stepAxis, PlotCursors, mountPlots } from "../plots.js";
 
 /** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
 export function logFlow(flow) {
@@ -52,26 +52,13 @@ export class GradientsView {
         "The typed characters have no backward pass yet: move to the backward phase (or press End) to compute BPTT."));
       return;
     }
-    const Plotly = await loadPlotly();
+    await loadPlotly();
     if (this.drawn !== tr) return;
     this.container.append(this.summary(tr));
     const grid = el("div", { class: "plot-grid" });
     this.container.append(grid);
     const specs = this.specs(tr);
-    for (const spec of specs) {
-      spec.div = el("div", { class: spec.wide ? "plot wide" : "plot", "data-plot": spec.name });
-      spec.div.style.height = `${spec.layout.height}px`;  // no jump when it is drawn later
-      grid.append(spec.div);
-    }
-    this.divs = specs.map((s) => s.div);
-    this.cursors.reset();
-    this.cursors.t = this.state.t;
-    if (this.cancelDraws) this.cancelDraws();
-    this.cancelDraws = drawWhenVisible(specs, async (spec) => {
-      if (this.drawn !== tr) return;
-      await Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
-      this.cursors.attach(spec.div);
-    });
+    mountPlots(this, grid, specs, tr, (s) => (s.wide ? "plot wide" : "plot"));
     if (!tr.grad_flow) {
       grid.append(el("p", { class: "hint" }, tr.flowRequested === false
         ? "Computing the gradient-flow matrix…"

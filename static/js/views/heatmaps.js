@@ -3,7 +3,7 @@
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS } from "../config.js";
 import { isUnitInterval } from "../colors.js";
-import { loadPlotly, plotlyText, baseLayout, PLOT_CONFIG, stepAxis, PlotCursors, drawWhenVisible } from "../plots.js";
+import { loadPlotly, plotlyText, baseLayout, stepAxis, PlotCursors, mountPlots } from "../plots.js";
 
 const LIVE_REDRAW_MS = 400;
 const NAMES = { h: "hidden state h", c: "cell state c", pre: "pre-activation a", i: "input gate i",
@@ -39,26 +39,13 @@ export class HeatmapsView {
     const tr = this.trace;
     if (!tr || this.drawn === tr) return;
     this.drawn = tr;
-    const Plotly = await loadPlotly();
+    await loadPlotly();
     if (this.drawn !== tr) return;       // a newer trace arrived while plotly loaded
     // Lay out every plot box first so each plot is drawn at its final width.
     const specs = [...this.stateSpecs(tr), ...this.outputSpecs(tr)];
     const grid = el("div", { class: "plot-grid" });
     clear(this.container).append(grid);
-    for (const spec of specs) {
-      spec.div = el("div", { class: "plot", "data-plot": spec.name });
-      spec.div.style.height = `${spec.layout.height}px`;  // no jump when it is drawn later
-      grid.append(spec.div);
-    }
-    this.divs = specs.map((s) => s.div);
-    this.cursors.reset();
-    this.cursors.t = this.state.t;
-    if (this.cancelDraws) this.cancelDraws();
-    this.cancelDraws = drawWhenVisible(specs, async (spec) => {
-      if (this.drawn !== tr) return;
-      await Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
-      this.cursors.attach(spec.div);
-    });
+    mountPlots(this, grid, specs, tr);
   }
 
   /** Units × steps heatmaps: h, c or the pre-activation, and every gate. */
