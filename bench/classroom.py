@@ -1,7 +1,7 @@
 """A classroom: N students open /ws in the same second, each runs 5 traces of its own sentence.
 
     python bench/classroom.py [--students 100] [--traces 5] [--workers 1] [--vary]
-                              [--no-deflate] [--per-frame] [--flow] [--url URL]
+                              [--no-deflate] [--mode binary|json|frames] [--flow] [--url URL]
 
 Every student has its own sentence (over the three demo models); by default it traces it 5
 times (as a student replaying it would: later ones may come from the server's cache), with
@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -62,14 +63,17 @@ def sentence(student: int) -> dict:
 VARIATIONS = [{}, {"truncate": 3}, {"top_k": 3}, {"initial_state": "random"}, {"clip": 0.5}]
 
 
-def request(student: int, k: int, vary: bool, batch: bool = True, flow: bool = False) -> dict:
+def request(student: int, k: int, vary: bool, mode: str = "binary", flow: bool = False) -> dict:
     """Trace k of a student: the same sentence again, or (vary) with other settings.
 
-    Like the page by default: each half of the trace as one message, and no gradient-flow
-    matrix (the page asks for it only while its Gradients view is open)."""
+    Like the page by default: each half of the trace as one binary message, and no
+    gradient-flow matrix (the page asks for it only while its Gradients view is open).
+    mode "json" asks for each half as one JSON message, "frames" for a message per frame."""
     body = sentence(student)
     body["flow"] = flow
-    if batch:
+    if mode == "binary":
+        body["encoding"] = "binary"
+    elif mode == "json":
         body["batch"] = True
     if vary:
         body.update(VARIATIONS[k % len(VARIATIONS)], seed=student)
@@ -111,7 +115,7 @@ async def student(
     go: asyncio.Event,
     out: dict,
     deflate: bool,
-    batch: bool,
+    mode: str,
     flow: bool,
 ) -> None:
     try:
@@ -121,22 +125,26 @@ async def student(
             await go.wait()
             for k in range(traces):
                 t0 = time.perf_counter()
-                await ws.send(json.dumps(request(i, k, vary, batch, flow)))
+                await ws.send(json.dumps(request(i, k, vary, mode, flow)))
                 first = None
                 while True:
-                    # Only the frame's head is looked at: the client must not eat the CPU the
-                    # server needs (both run on this machine).
+                    # Only the message's head is looked at: the client must not eat the CPU
+                    # the server needs (both run on this machine).
                     frame = await ws.recv()
                     if first is None:
                         first = time.perf_counter() - t0
+                    if isinstance(frame, bytes):  # binary: the done frame is in the header
+                        (n,) = struct.unpack_from("<I", frame)
+                        frame = frame[4 : 4 + n].decode()
                     head = frame[:40]
                     if '"type":"error"' in head:
                         out["errors"].append(json.loads(frame)["message"])
                         break
                     # batch: the done frame ends the second message (a JSON array of frames)
-                    if '"phase":"done"' in (frame if batch else head):
+                    if '"phase":"done"' in (head if mode == "frames" else frame):
                         out["first"].append(first)
                         out["whole"].append(time.perf_counter() - t0)
+                        out["ends"].append((k, time.perf_counter() - out["start"]))
                         break
     except Exception as e:  # count, don't crash: the figure is the number of errors
         out["errors"].append(f"{type(e).__name__}: {e}")
@@ -168,21 +176,31 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def classroom(
-    url: str, students: int, traces: int, vary: bool, deflate: bool, batch: bool, flow: bool
+    url: str, students: int, traces: int, vary: bool, deflate: bool, mode: str, flow: bool
 ) -> dict:
     ws_url = url.replace("http://", "ws://") + "ws"
-    out: dict = {"first": [], "whole": [], "errors": []}
+    out: dict = {"first": [], "whole": [], "errors": [], "ends": []}
     go = asyncio.Event()
     tasks = [
-        asyncio.create_task(student(ws_url, i, traces, vary, go, out, deflate, batch, flow))
+        asyncio.create_task(student(ws_url, i, traces, vary, go, out, deflate, mode, flow))
         for i in range(students)
     ]
     await asyncio.sleep(0.5)  # everyone connects within the same second...
-    start = time.perf_counter()
+    start = out["start"] = time.perf_counter()
     go.set()  # ...and starts at once
     await asyncio.gather(*tasks)
     out["elapsed"] = time.perf_counter() - start
     return out
+
+
+def run(coroutine):
+    """asyncio.run on uvloop (as the server runs) when it is installed: the students' side
+    shares this machine's two cores with the server, so it should take as little as it can."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def main() -> None:
@@ -202,9 +220,11 @@ def main() -> None:
         "compresses every frame)",
     )
     p.add_argument(
-        "--per-frame",
-        action="store_true",
-        help="one WebSocket message per frame (the page asks for batches)",
+        "--mode",
+        choices=("binary", "json", "frames"),
+        default="binary",
+        help="how the trace comes: each half as one binary message (as the page asks), as one "
+        "JSON message, or a JSON message per frame (as scripts get it by default)",
     )
     p.add_argument(
         "--flow",
@@ -219,14 +239,14 @@ def main() -> None:
     try:
         server_cpu0 = cpu_seconds(proc)
         client_cpu0 = time.process_time()
-        out = asyncio.run(
+        out = run(
             classroom(
                 url,
                 args.students,
                 args.traces,
                 args.vary,
                 not args.no_deflate,
-                not args.per_frame,
+                args.mode,
                 args.flow,
             )
         )
@@ -241,7 +261,7 @@ def main() -> None:
     print(
         f"{args.students} students x {args.traces} traces ({mode}), {args.workers} worker(s), "
         f"{os.cpu_count()} CPUs, deflate {'off' if args.no_deflate else 'on'}"
-        f"{', per frame' if args.per_frame else ', batch'}{', flow' if args.flow else ''}: "
+        f", {args.mode}{', flow' if args.flow else ''}: "
         f"{n} traces in "
         f"{out['elapsed']:.2f} s; load average before {load:.2f}"
     )
@@ -251,12 +271,16 @@ def main() -> None:
     print(
         f"errors: {len(out['errors'])}" + (f" (first: {out['errors'][0]})" if out["errors"] else "")
     )
+    ends = out["ends"]
+    if ends:
+        rounds = range(args.traces)
+        last = [max((t for k, t in ends if k == j), default=float("nan")) for j in rounds]
+        print("each round's last trace done at", ", ".join(f"{t * 1000:.0f}" for t in last), "ms")
     for name in ("first", "whole"):
         label = "first frame" if name == "first" else "whole trace"
-        print(
-            f"{label:12s} p50 {pct(out[name], 50) * 1000:7.1f} ms   "
-            f"p99 {pct(out[name], 99) * 1000:7.1f} ms   max {max(out[name]) * 1000:7.1f} ms"
-        )
+        p50, p99, most = pct(out[name], 50), pct(out[name], 99), max(out[name], default=0)
+        ms = [f"{v * 1000:7.1f} ms" for v in (p50, p99, most)]
+        print(f"{label:12s} p50 {ms[0]}   p99 {ms[1]}   max {ms[2]}")
 
 
 if __name__ == "__main__":

@@ -29,12 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.registry = Registry(settings.data_dir)
         app.state.tracer = Tracer(settings, app.state.registry)
-        await app.state.tracer.ready()  # worker processes up before the first request
+        await app.state.tracer.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         try:
             yield
         finally:
-            app.state.tracer.stop()
+            await app.state.tracer.stop()
             await app.state.jobs.shutdown()
 
     app = FastAPI(

@@ -121,6 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     if settings.open_browser:
         open_when_ready(settings.host, port, url)
 
+    try:
+        _serve(settings, sock, port)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn has shut down cleanly; no traceback for the teacher
+    print("Unrolled stopped.", flush=True)
+
+
+def _serve(settings: Settings, sock: socket.socket, port: int) -> None:
     common = dict(
         log_level="info",
         ws_max_size=4 * settings.ws_max_message_bytes,  # hard cap; the app answers smaller ones

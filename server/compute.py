@@ -1,21 +1,20 @@
 """Where traces are computed: never on the event loop, a bounded number at a time, cached.
 
-With `trace_processes` > 0 (the default) traces run in a pool of worker processes: numpy and
-the Python around it then neither hold the server's GIL (which would make every WebSocket send
-wait for it) nor stay on one core. With 0 they run in the server's thread pool (tests use this).
-Either way at most `max_concurrent_traces` run at once per server process; the others wait in
-FIFO order. A slot is held until its computation has really finished, even if the client left.
+With `trace_processes` > 0 (the default) traces run in worker processes (server.workers):
+numpy and the Python around it then neither hold the server's GIL (which would make every
+WebSocket send wait for it) nor stay on one core, and a trace's backward half runs in the
+process that holds its forward pass. With 0 they run in the server's thread pool (tests use
+this). Either way at most `max_concurrent_traces` run at once per server process; the others
+wait in FIFO order. A slot is held until its computation has really finished, even if the
+client left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import threading
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 from starlette.concurrency import run_in_threadpool
 
@@ -25,30 +24,10 @@ from server.registry import Entry, Registry
 from server.schemas import TraceRequest
 from server.settings import Settings
 from server.tracing import Computed, Prepared
+from server.workers import WorkerError, WorkerPool
 
 log = logging.getLogger("unrolled")
-
-# -- inside a worker process ----------------------------------------------------------------
-
-_worker: tuple[Settings, Registry] | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _worker
-    _worker = (settings, Registry(settings.data_dir))
-
-
-def _work(request_json: str, form: str) -> Computed:
-    settings, registry = _worker
-    p = tracing.prepare(TraceRequest.model_validate_json(request_json), registry, settings)
-    return tracing.build(p, settings, form)
-
-
-def _ready() -> bool:
-    return _worker is not None
-
-
-# -- in the server --------------------------------------------------------------------------
+HOMES = 1024  # which worker computed the forward half of the last traces
 
 
 class Tracer:
@@ -60,7 +39,8 @@ class Tracer:
         self.streaming = 0  # WebSocket traces being sent right now
         self.sockets = 0  # open /ws sockets
         self._semaphore: asyncio.Semaphore | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
+        self._homes: OrderedDict[tuple, int] = OrderedDict()  # forward half -> its worker
         self._no_processes = False  # starting processes failed once: threads from then on
         self._cache: OrderedDict[tuple, Computed] = OrderedDict()
         self._cache_total = 0
@@ -69,37 +49,27 @@ class Tracer:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> list:
-        """Start the worker processes now, so the first trace is quick; returns futures that
-        finish when they are ready."""
+    async def start(self) -> None:
+        """Start the worker processes now (so the first trace is quick) and wait until they
+        have loaded the models; if they cannot start, traces run in threads."""
         n = self.settings.trace_processes
         if not n or self._pool is not None or self._no_processes:
-            return []
-        self._pool = ProcessPoolExecutor(
-            n,
-            mp_context=multiprocessing.get_context("spawn"),  # no fork of a running loop
-            initializer=_init_worker,
-            initargs=(self.settings,),
-        )
+            return
+        pool = WorkerPool(self.settings, n)
         try:
-            return [self._pool.submit(_ready) for _ in range(n)]
-        except RuntimeError as e:
-            # e.g. the app was created at import time of a script without a __main__ guard
-            log.warning("trace worker processes unavailable (%s); using threads", e)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool, self._no_processes = None, True
-            return []
+            await pool.start()
+        except WorkerError as e:
+            log.warning("%s; computing traces in threads", e)
+            self._no_processes = True
+            return
+        self._pool = pool
 
-    async def ready(self, timeout: float = 60.0) -> None:
-        """Wait (a bounded time) until the worker processes have started."""
-        futures = [asyncio.wrap_future(f) for f in self.start()]
-        if futures:
-            await asyncio.wait(futures, timeout=timeout)
-
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    async def stop(self) -> None:
+        """Stop the worker processes and wait for them to exit: a server that exits first
+        would leave them behind, orphaned."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.stop()
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -121,24 +91,30 @@ class Tracer:
 
     async def _run(self, p: Prepared, form: str) -> Computed:
         if self._pool is None and self.settings.trace_processes and not self._no_processes:
-            self.start()  # after stop(): e.g. a second TestClient on the same app
+            await self.start()  # after stop(): e.g. a second TestClient on the same app
         if self._pool is None:
             # Not abandoned on cancel: the slot is held until the thread is done.
             return await run_in_threadpool(self._build, p, form)
-        loop = asyncio.get_running_loop()
-        job = p.request.model_dump_json()
+        half, _, encoding = form.partition("-")
+        home = (p.key, encoding)
+        worker = self._homes.pop(home, None) if half == "backward" else None
+        job = asyncio.ensure_future(self._pool.run(p.request.model_dump_json(), form, worker))
         try:
-            future = loop.run_in_executor(self._pool, _work, job, form)
-            return await asyncio.shield(future)
+            result, worker = await asyncio.shield(job)
         except asyncio.CancelledError:
-            await asyncio.wait({future})  # keep the slot until the process is done
+            await asyncio.wait({job})  # keep the slot until the worker is done
             raise
-        except (BrokenProcessPool, RuntimeError) as e:
+        except WorkerError as e:
             # A worker died (or could not start): carry on with threads rather than fail.
-            log.warning("trace worker processes failed (%s); using threads", e)
-            self.stop()
+            log.warning("%s; computing traces in threads", e)
+            await self.stop()
             self._no_processes = True
             return await run_in_threadpool(self._build, p, form)
+        if half == "forward":
+            self._homes[home] = worker
+            while len(self._homes) > HOMES:
+                self._homes.popitem(last=False)
+        return result
 
     async def compute(self, p: Prepared, form: str = "body") -> Computed:
         """The trace serialised as `form` ("body" or "frames"): from the cache, from a

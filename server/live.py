@@ -69,11 +69,14 @@ class Session:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    async def send(self, data: str | bytes) -> None:
         if self.gone.is_set():
             raise WebSocketDisconnect(1001)
         async with self._send_lock:
-            await self.ws.send_text(text)
+            if isinstance(data, bytes):
+                await self.ws.send_bytes(data)
+            else:
+                await self.ws.send_text(data)
 
     async def error(self, message: str) -> None:
         await self.send(dumps({"type": "error", "message": message}).decode())
@@ -175,14 +178,21 @@ class Session:
         except ValidationError as e:
             await self.error(describe_validation_errors(e.errors()))
             return
+        encoding = message.get("encoding", "json")
+        if encoding not in ("json", "binary"):
+            await self.error('encoding must be "json" (the default) or "binary".')
+            return
         prepared = self.tracer.prepare(req)
         self.top_k = req.top_k
-        batch = message.get("batch") is True  # each half as one message: a JSON array of frames
-        head = await self.tracer.compute(prepared, "forward")
+        # each half as one message: a JSON array of frames, or (binary) server.binary's form
+        binary = encoding == "binary"
+        batch = binary or message.get("batch") is True
+        suffix = "-binary" if binary else ""
+        head = await self.tracer.compute(prepared, "forward" + suffix)
         self.live = Live(prepared.entry, None, head.T, prepared)
         # BPTT runs while the forward frames go out (compute shields it: a client that leaves
         # does not cancel it, and it still lands in the cache)
-        tail = asyncio.ensure_future(self.tracer.compute(prepared, "backward"))
+        tail = asyncio.ensure_future(self.tracer.compute(prepared, "backward" + suffix))
         tail.add_done_callback(lambda t: t.cancelled() or t.exception())  # never unretrieved
         self.tracer.streaming += 1
         try:
@@ -193,16 +203,17 @@ class Session:
             if not tail.done():
                 tail.cancel()
 
-    async def _stream(self, texts: list[str], batch: bool = False) -> None:
+    async def _stream(self, payload: list[str] | bytes, batch: bool = False) -> None:
         """Send frames that are already JSON text, one WebSocket message each, in order; with
         `batch`, all of them in one message (a JSON array): the cost of a WebSocket message
-        (framing, a system call, the client's wake-up) is then paid once, not once a frame."""
-        if batch:
-            texts = ["[" + ",".join(texts) + "]"]
-        for text in texts:
-            if self.gone.is_set():
-                raise WebSocketDisconnect(1001)  # the client left mid-stream: stop here
-            await self.send(text)
+        (framing, a system call, the client's wake-up) is then paid once, not once a frame.
+        A binary payload (server.binary) is one message already."""
+        if isinstance(payload, bytes):
+            messages: list[str] | list[bytes] = [payload]
+        else:
+            messages = ["[" + ",".join(payload) + "]"] if batch else payload
+        for message in messages:
+            await self.send(message)  # raises once the client has left: the stream stops
 
     def _model(self, message: dict) -> Live:
         model_id = message.get("model")

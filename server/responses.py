@@ -16,16 +16,16 @@ def dumps(content: Any) -> bytes:
     try:
         return orjson.dumps(content, option=_OPTIONS)
     except orjson.JSONEncodeError:
-        return orjson.dumps(_clean(content), option=_OPTIONS)
+        return orjson.dumps(escape_surrogates(content), option=_OPTIONS)
 
 
-def _clean(value: Any) -> Any:
+def escape_surrogates(value: Any) -> Any:
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
+        return {escape_surrogates(k): escape_surrogates(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [escape_surrogates(v) for v in value]
     return value
 
 

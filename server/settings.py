@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         4, ge=1, description="Traces computed at once (a semaphore); others wait their turn."
     )
     trace_cache_mb: int = Field(
-        64, ge=0, description="Memory for recent traces per process, in MB (0 = no cache)."
+        64,
+        ge=0,
+        description="Memory for recent traces per process, and in each trace worker for forward "
+        "passes awaiting their backward half, in MB (0 = no cache).",
     )
 
     # -- training -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.model import ModelState
 from engine.trace import TRACE_FIELDS, Forward, build_backward, build_forward, step_record
+from server.binary import pack
 from server.registry import Entry, Registry
 from server.responses import dumps
 from server.schemas import InitialState, TraceRequest
@@ -27,7 +28,7 @@ VOCAB_SHOWN_MAX = 2000  # larger vocabularies are left out of the trace (vocab_s
 # the start frame has what the forward pass knows; the done frame what BPTT adds (and the loss)
 START_EXCLUDES = ("steps", "backward", "grad_flow", "grad_norms", "global_norm", "clipped")
 DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
-FORMS = ("body", "frames", "forward", "backward")
+FORMS = ("body", "frames", "forward", "backward", "forward-binary", "backward-binary")
 
 
 class TraceError(ValueError):
@@ -216,7 +217,7 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     return Prepared(entry, req, tokens, ids, targets, state, key)
 
 
-def _forward(p: Prepared, s: Settings, frames: bool = True) -> Forward:
+def _forward(p: Prepared, s: Settings, frames: bool = True, arrays: bool = False) -> Forward:
     req, model, targets = p.request, p.entry.model, p.targets
     if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
         # Explain the model's own answer: the loss is that of its predicted label.
@@ -235,26 +236,50 @@ def _forward(p: Prepared, s: Settings, frames: bool = True) -> Forward:
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
         frames=frames,
+        arrays=arrays,
     )
 
 
 # The forward passes done last in this process: the "backward" half of a trace finds its own
 # here when it runs in the process (or thread pool) that did the "forward" half, and skips it.
-_recent: OrderedDict[tuple, Forward] = OrderedDict()
+# server.workers sends it there; in a burst, many other forward halves run in between, so
+# they are kept up to a memory budget (trace_cache_mb), not a count.
+_recent: OrderedDict[tuple, tuple[Forward, int]] = OrderedDict()
+_recent_bytes = 0
 _recent_lock = threading.Lock()
-RECENT_FORWARDS = 8  # a long trace's tapes take a few MB
 
 
-def _remember_forward(key: tuple, fwd: Forward) -> None:
+def _forward_bytes(fwd: Forward) -> int:
+    """Roughly the memory a forward pass holds: its arrays."""
+    run = fwd.run
+    arrays = [run.x, run.top, run.outputs, run.probs]
+    for layer in run.tapes:
+        for tape in layer:
+            arrays += [tape.x, tape.h, tape.c, tape.pre, *tape.gates.values()]
+            arrays += tape.params.values()
+    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+
+
+def _remember_forward(key: tuple, fwd: Forward, budget: int) -> None:
+    global _recent_bytes
+    size = _forward_bytes(fwd)
+    if size > budget // 4:
+        return
     with _recent_lock:
-        _recent[key] = fwd
-        while len(_recent) > RECENT_FORWARDS:
-            _recent.popitem(last=False)
+        if key in _recent:
+            _recent_bytes -= _recent.pop(key)[1]
+        _recent[key] = (fwd, size)
+        _recent_bytes += size
+        while _recent_bytes > budget:
+            _recent_bytes -= _recent.popitem(last=False)[1][1]
 
 
 def _recall_forward(key: tuple) -> Forward | None:
+    global _recent_bytes
     with _recent_lock:
-        return _recent.pop(key, None)
+        fwd, size = _recent.pop(key, (None, 0))
+        _recent_bytes -= size
+        return fwd
 
 
 def _texts(frames) -> list[str]:
@@ -264,23 +289,29 @@ def _texts(frames) -> list[str]:
 def build(p: Prepared, s: Settings, form: str) -> Computed:
     """The trace of a prepared request, serialised as `form`: "body" (the POST answer),
     "frames" (every WebSocket frame), "forward" (start and forward frames) or "backward"
-    (backward and done frames). The backward half reuses the forward pass when it runs where
-    the forward half ran, else runs it again (cheap; it converts none of its per-step data)."""
+    (backward and done frames); "forward-binary" and "backward-binary" are those halves as one
+    binary message each (server.binary). The backward half reuses the forward pass when it runs
+    where the forward half ran, else runs it again (cheap; it converts none of its per-step
+    data)."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-    fwd = _recall_forward(p.key) if form == "backward" else None
+    half, _, encoding = form.partition("-")
+    arrays = encoding == "binary"
+    fwd = _recall_forward((*p.key, arrays)) if half == "backward" else None
     if fwd is None:
-        fwd = _forward(p, s, frames=form != "backward")
-    if form == "forward":
-        _remember_forward(p.key, fwd)
-        payload: bytes | list[str] = _texts(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
-    elif form == "backward":
-        payload = _texts(end_frames({**fwd.head, **build_backward(fwd)}))
+        fwd = _forward(p, s, frames=half != "backward", arrays=arrays)
+    if half == "forward":
+        _remember_forward((*p.key, arrays), fwd, s.trace_cache_mb * 1_000_000)
+        head = start_frames(decorate(_head(fwd), p.entry, p.tokens))
+        payload: bytes | list[str] = pack(list(head)) if arrays else _texts(head)
+    elif half == "backward":
+        tail = end_frames({**fwd.head, **build_backward(fwd)})
+        payload = pack(list(tail)) if arrays else _texts(tail)
     else:
         parts = {**_head(fwd), **build_backward(fwd)}
         trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.tokens)
         payload = dumps(trace) if form == "body" else _texts(frames(trace))
-    cost = len(payload) if form == "body" else sum(len(f) for f in payload)
+    cost = len(payload) if isinstance(payload, bytes) else sum(len(f) for f in payload)
     return Computed(len(p.ids), cost, payload)
 
 

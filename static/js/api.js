@@ -1,5 +1,7 @@
 // Talking to the server: fetch for models and traces, a WebSocket for streamed traces and live typing.
 
+import { unpackFrames } from "./binary.js";
+
 async function json(resp) {
   if (!resp.ok) {
     let msg = `${resp.status} ${resp.statusText}`;
@@ -78,9 +80,11 @@ export class TraceSocket {
         this.ws = null;
         this.ready = null;
       });
+      ws.binaryType = "arraybuffer";
       ws.addEventListener("message", (ev) => {
-        // A batched trace arrives as arrays of frames (forward half, then backward half).
-        const m = JSON.parse(ev.data);
+        // A trace arrives as two arrays of frames (forward half, then backward half), each one
+        // binary message (exact float64, less than half the size of JSON); the rest is JSON.
+        const m = ev.data instanceof ArrayBuffer ? unpackFrames(ev.data) : JSON.parse(ev.data);
         for (const frame of Array.isArray(m) ? m : [m]) this.handle(frame);
       });
       this.ws = ws;
@@ -122,7 +126,7 @@ export class TraceSocket {
     await this.connect();
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject, trace: null });
-      this.ws.send(JSON.stringify({ type: "trace", batch: true, ...body }));
+      this.ws.send(JSON.stringify({ type: "trace", encoding: "binary", ...body }));
     });
   }
 

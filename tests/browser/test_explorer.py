@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx
 import pytest
 from pagekit import open_page, shot
 
@@ -213,3 +214,22 @@ def test_gradient_flow_is_fetched_when_its_view_opens(page, server_url):
     page.wait_for_selector("#view-gradients [data-plot='flow'] .main-svg")
     flow = page.evaluate("() => window.__unrolled.controller.trace.grad_flow")
     assert len(flow) == len("little star") and len(flow[0]) == len("little star")
+
+
+def test_streamed_trace_is_binary_and_exactly_the_posted_one(page, server_url):
+    """The page asks /ws for binary frames (float64 as its 8 bytes): what it decodes is, number
+    for number, what POST /api/trace answers in JSON."""
+    kinds = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda payload: kinds.append(type(payload).__name__)),
+    )
+    open_page(page, f"{server_url}/?model=lstm-rhymes&text={quote('twinkle, little star')}")
+    shown = page.evaluate("() => window.__unrolled.controller.trace")
+    body = {"model": "lstm-rhymes", "text": "twinkle, little star", "top_k": 5, "flow": False}
+    posted = httpx.post(server_url + "/api/trace", json=body).json()
+    assert "bytes" in kinds  # the trace came as binary messages
+    assert len(shown["steps"]) == len(posted["steps"]) == len("twinkle, little star")
+    assert shown["steps"] == posted["steps"]
+    assert shown["backward"] == posted["backward"]
+    assert shown["grad_norms"] == posted["grad_norms"] and shown["loss"] == posted["loss"]

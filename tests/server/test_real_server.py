@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -108,3 +109,57 @@ def test_disconnect_mid_stream_then_serve_others(server):
         time.sleep(0.05)
     assert stats == {**stats, "sockets": 0, "streams": 0, "traces_active": 0}
     assert asyncio.run(_trace_over_ws(ws_url, None))[-1]["phase"] == "done"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_stopping_the_server_stops_its_workers_quietly(tmp_path, how):
+    """Ctrl-C in the teacher's terminal (SIGINT to the whole process group) or a SIGTERM: the
+    server shuts down, prints no traceback and leaves no worker process behind."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "UNROLLED_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline()).group(0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.post(url + "api/trace", json={"model": "rnn-hello", "text": "hello"})
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    assert r.status_code == 200
+    workers = _children(proc.pid)
+    assert len(workers) >= 2  # the trace worker processes
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    assert "Traceback" not in out and "Application shutdown complete" in out
+    if how == "ctrl-c":
+        assert proc.returncode == 0 and "Unrolled stopped." in out, out
+    else:  # uvicorn shuts down, then lets the signal end the process, as is the custom
+        assert proc.returncode in (0, -signal.SIGTERM), out
+    time.sleep(0.2)
+    assert not [w for w in workers if _alive(w)]

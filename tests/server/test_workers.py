@@ -1,0 +1,71 @@
+"""Trace worker processes (server/workers.py): routing, a worker that dies, clean shutdown."""
+
+import asyncio
+import os
+import signal
+
+from server import tracing
+from server.registry import Registry
+from server.schemas import TraceRequest
+from server.settings import Settings
+from server.workers import WorkerPool
+from tests.server.helpers import trace_body
+
+
+def test_backward_half_goes_to_the_worker_that_did_the_forward(tmp_path):
+    settings = Settings(data_dir=tmp_path, open_browser=False)
+    request = TraceRequest.model_validate(trace_body("lstm-rhymes", "twinkle")).model_dump_json()
+
+    async def go():
+        pool = WorkerPool(settings, 2)
+        await pool.start()
+        try:
+            homes = []
+            for _ in range(4):
+                _, home = await pool.run(request, "forward-binary")
+                await pool.run(request, "forward-binary", 1 - home)  # keep the other one busy
+                _, used = await pool.run(request, "backward-binary", home)
+                homes.append((home, used))
+            pids = [w.proc.pid for w in pool.workers]
+        finally:
+            await pool.stop()
+        return homes, pids
+
+    homes, pids = asyncio.run(go())
+    assert all(home == used for home, used in homes)
+    for pid in pids:  # stopped means gone, not orphaned
+        assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read()
+
+
+def test_backward_half_reuses_the_forward_pass_it_follows(tmp_path, monkeypatch):
+    settings = Settings(data_dir=tmp_path, open_browser=False)
+    registry = Registry(settings.data_dir)
+    p = tracing.prepare(
+        TraceRequest.model_validate(trace_body("gru-question", "are you good")), registry, settings
+    )
+    calls = []
+    real = tracing._forward
+    monkeypatch.setattr(tracing, "_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tracing.build(p, settings, "forward-binary")
+    tracing.build(p, settings, "backward-binary")
+    assert len(calls) == 1  # one forward pass for both halves
+    tracing.build(p, settings, "backward-binary")
+    assert len(calls) == 2  # (taken once: a second backward computes its own)
+
+
+def test_a_worker_that_dies_does_not_lose_traces(make_client):
+    client = make_client(trace_processes=2)
+    threads = make_client(trace_processes=0)
+    client.post("/api/trace", json=trace_body())
+    workers = [w.proc for w in client.app.state.tracer._pool.workers]
+    os.kill(workers[0].pid, signal.SIGKILL)
+    # new sentences (none from the cache), whichever worker they would have gone to
+    for text in ("are you good", "you are good", "are you", "good"):
+        body = trace_body("gru-question", text)
+        r = client.post("/api/trace", json=body)
+        assert r.status_code == 200
+        assert r.content == threads.post("/api/trace", json=body).content
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({**trace_body("lstm-rhymes", "star"), "encoding": "binary"})
+        assert len(ws.receive_bytes()) > 0 and len(ws.receive_bytes()) > 0
+    assert workers[1].returncode is not None  # the pool was stopped, not left behind
