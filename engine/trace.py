@@ -6,10 +6,10 @@ the BPTT half from it, so a server can send the first while computing the second
 step is only cutting the lists into frames.
 
 Everything returned is built from Python lists, floats, ints, bools, strings and None, so the
-server can serialise it as is. With ``arrays=True`` the per-step vectors (h, c, pre, gates,
-outputs, dh, dc, dgates, and the rows of grad_flow) stay float64 NumPy arrays instead, with
-inf/NaN as they are, for a binary encoder that sends them as raw float64 (exact, and about 2.4x
-smaller than their JSON text); everything else is as without it.
+server can serialise it as is. The per-step vectors (h, c, pre, gates, output, dh, dc, dgates,
+and the rows of grad_flow) are cut from whole (T, n) arrays by ``rows``: by default (None) into
+lists of floats; a server may pass its own, e.g. one that returns references into a binary
+buffer of the raw float64 (server.binary.Packer), with inf/NaN as they are.
 
 The server adds ``model``, ``task``, ``tokens``, ``vocab`` and the token strings (``token`` in
 steps and predictions, ``target_token``).
@@ -35,6 +35,7 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,12 +55,7 @@ def _floats(a) -> list:
     return np.where(np.isfinite(a), a, None).tolist()
 
 
-def _rows(a, arrays: bool):
-    """A (T, n) array cut later into per-step rows: as lists (_floats), or kept as a
-    contiguous little-endian float64 array whose rows are views."""
-    if arrays:
-        return np.ascontiguousarray(a, dtype="<f8")
-    return _floats(a)
+Rows = Callable[[np.ndarray], list]  # a (T, n) array -> its T rows, as they go in the frames
 
 
 def _num(x) -> float | None:
@@ -175,7 +171,6 @@ class Forward:
     truncate: int | None
     clip: float | None
     flow: bool  # compute grad_flow (asked for and T <= flow_limit)
-    arrays: bool = False  # per-step vectors as float64 arrays (see the module's docstring)
 
     def order(self) -> np.ndarray:
         """(T,) tape time of each original time t (the reverse direction runs backwards)."""
@@ -197,12 +192,12 @@ def build_forward(
     flow_limit: int = FLOW_LIMIT,
     steps: int | None = None,
     frames: bool = True,
-    arrays: bool = False,
+    rows: Rows | None = None,
 ) -> Forward:
     """The forward pass over `ids`: per-step frames and the loss (build_backward does BPTT).
 
     frames=False leaves `steps` empty: for a caller that only wants the backward half.
-    arrays=True keeps the per-step vectors, here and in build_backward, as float64 arrays.
+    `rows` cuts the per-step vectors of the frames (see the module's docstring).
     """
     cfg = model.config
     L = cfg.num_layers
@@ -223,10 +218,10 @@ def build_forward(
         tg = default_targets(model, run) if targets is None else _as_targets(model, targets, T_out)
         losses = heads.loss_forward(cfg.loss, run.outputs, tg)  # (T_out,) as run.backward's
         has = heads.has_target(cfg.loss, tg)  # (T_out,)
-        fwd = Forward({}, [], model, run, tg, layer, direction, truncate, clip, False, arrays)
+        fwd = Forward({}, [], model, run, tg, layer, direction, truncate, clip, False)
         fwd.flow = bool(flow and T <= flow_limit)
         if frames:
-            fwd.steps = _step_frames(fwd, losses, has, top_k)
+            fwd.steps = _step_frames(fwd, losses, has, top_k, rows or _floats)
     tape = run.tapes[layer][direction]
     fwd.head = {
         "cell": cfg.cell,
@@ -247,20 +242,21 @@ def build_forward(
     return fwd
 
 
-def _step_frames(fwd: Forward, losses: np.ndarray, has: np.ndarray, top_k: int) -> list[dict]:
+def _step_frames(
+    fwd: Forward, losses: np.ndarray, has: np.ndarray, top_k: int, rows: Rows
+) -> list[dict]:
     """steps[t]: whole (T, H) arrays are converted at once, then cut into frames."""
     model, run, tg = fwd.model, fwd.run, fwd.targets
     cfg = model.config
     tape = run.tapes[fwd.layer][fwd.direction]
     order = fwd.order()
     T = len(order)
-    arrays = fwd.arrays
-    cols = {"h": _rows(tape.h[order], arrays)}
+    cols = {"h": rows(tape.h[order])}
     if tape.kind == "lstm":
-        cols["c"] = _rows(tape.c[order], arrays)
+        cols["c"] = rows(tape.c[order])
     if tape.kind == "rnn":
-        cols["pre"] = _rows(tape.pre[order], arrays)
-    gates = {n: _rows(tape.gates[n][order], arrays) for n in tape.gate_names}
+        cols["pre"] = rows(tape.pre[order])
+    gates = {n: rows(tape.gates[n][order]) for n in tape.gate_names}
     ids = [] if run.ids is None else run.ids.tolist()
     out_at = {int(s): j for j, s in enumerate(run.out_idx)}
     ce = cfg.loss == "ce"
@@ -268,7 +264,7 @@ def _step_frames(fwd: Forward, losses: np.ndarray, has: np.ndarray, top_k: int) 
         tops = _tops(run.probs, top_k)
         targets = [int(v) if ok else None for v, ok in zip(tg.tolist(), has, strict=True)]
     else:
-        outputs = _rows(run.outputs, arrays)
+        outputs = rows(run.outputs)
         targets = [row if ok else None for row, ok in zip(_floats(tg), has, strict=True)]
     step_losses = [v if ok else None for v, ok in zip(_floats(losses), has, strict=True)]
     frames = []
@@ -292,10 +288,11 @@ def _step_frames(fwd: Forward, losses: np.ndarray, has: np.ndarray, top_k: int) 
     return frames
 
 
-def build_backward(fwd: Forward) -> dict:
+def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
     """BPTT for a build_forward result: {"backward", "grad_norms", "global_norm", "clipped",
-    "grad_flow"}."""
+    "grad_flow"}; `rows` cuts the per-step vectors (see the module's docstring)."""
     layer, direction, truncate = fwd.layer, fwd.direction, fwd.truncate
+    rows = rows or _floats
     run = fwd.run
     T = run.x.shape[0]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -310,20 +307,17 @@ def build_backward(fwd: Forward) -> dict:
         g = res.cells[layer][direction]
         scale = res.clip_scale
         order = fwd.order()
-        arrays = fwd.arrays
-        dh = _rows(g.dh[order], arrays)
+        dh = rows(g.dh[order])
         dh_norm = _floats(_row_norms(g.dh)[order])
-        dc = None if g.dc is None else _rows(g.dc[order], arrays)
-        dgates = {n: _rows(v[order], arrays) for n, v in g.dgates.items()}
+        dc = None if g.dc is None else rows(g.dc[order])
+        dgates = {n: rows(v[order]) for n, v in g.dgates.items()}
         contrib = {n: _floats(v[order] * scale) for n, v in g.contribution_norms().items()}
         # step s's weight_hh share is dpre_hh[s] ⊗ h_prev[s] (GRU: r ⊙ da_n on the n block)
         running = _floats(_running_norms(g._dpre_hh, g._h_prev)[order] * scale)
         grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
         grad_flow = None
         if flow_matrix is not None:
-            grad_flow = _rows(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix, arrays)
-            if arrays:
-                grad_flow = list(grad_flow)  # rows, like the lists' rows
+            grad_flow = rows(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
     backward = []
     for t in range(T):
         frame = {"t": t, "dh": dh[t], "dh_norm": dh_norm[t]}

@@ -29,34 +29,54 @@ _LENGTH = struct.Struct("<I")
 _F8 = np.dtype("<f8")
 
 
-def pack(content: Any) -> bytes:
-    """`content` (JSON-able, with float64 NumPy arrays among its values) as one binary message."""
-    chunks: list[np.ndarray] = []
-    offset = 0
+class Packer:
+    """Builds one binary message. `rows` is given to the engine's trace builders (their `rows`
+    argument): it keeps each (T, n) array whole for the data and hands back the T row
+    references, plain dicts the JSON encoder writes without calling back into Python."""
 
-    def ref(value: Any) -> Any:
-        nonlocal offset
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.size = 0  # numbers so far
+
+    def add(self, a: np.ndarray) -> int:
+        """Append the numbers of `a` to the data; returns the offset of the first."""
+        if a.dtype != _F8 or not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a, dtype=_F8)
+        self.chunks.append(a)
+        self.size += a.size
+        return self.size - a.size
+
+    def rows(self, a: np.ndarray) -> list[dict]:
+        a = np.asarray(a)
+        a2 = a.reshape(len(a), -1) if a.ndim != 2 else a
+        start, n = self.add(a2), a2.shape[1]
+        return [{REF: [start + t * n, n]} for t in range(len(a2))]
+
+    def _ref(self, value: Any) -> Any:
+        """For orjson: a NumPy array found anywhere else in the content becomes a reference."""
         if isinstance(value, np.ndarray):
-            if value.dtype != _F8 or not value.flags.c_contiguous:
-                value = np.ascontiguousarray(value, dtype=_F8)  # (the engine's rows already are)
-            chunks.append(value)
-            offset += value.size
-            return {REF: [offset - value.size, value.size]}
+            return {REF: [self.add(value.ravel()), value.size]}
         if isinstance(value, np.generic):
             return value.item()
         raise TypeError(f"cannot encode {type(value).__name__}")
 
-    try:
-        header = orjson.dumps(content, default=ref)
-    except orjson.JSONEncodeError:
-        # text that is not valid Unicode (a lone surrogate someone typed): escape it, as
-        # server.responses.dumps does
-        chunks.clear()
-        offset = 0
-        header = orjson.dumps(escape_surrogates(content), default=ref)
-    n = len(header)
-    n += -(4 + n) % 8  # data starts at a multiple of 8 (Float64Array needs it)
-    return b"".join([_LENGTH.pack(n), header.ljust(n), *chunks])
+    def pack(self, content: Any) -> bytes:
+        """`content` (JSON-able, with references from `rows` or NumPy arrays among its values)
+        with the data, as one message."""
+        try:
+            header = orjson.dumps(content, default=self._ref)
+        except orjson.JSONEncodeError:
+            # text that is not valid Unicode (a lone surrogate someone typed): escape it, as
+            # server.responses.dumps does
+            header = orjson.dumps(escape_surrogates(content), default=self._ref)
+        n = len(header)
+        n += -(4 + n) % 8  # data starts at a multiple of 8 (Float64Array needs it)
+        return b"".join([_LENGTH.pack(n), header.ljust(n), *self.chunks])
+
+
+def pack(content: Any) -> bytes:
+    """`content` (JSON-able, with float64 NumPy arrays among its values) as one binary message."""
+    return Packer().pack(content)
 
 
 def unpack(message: bytes) -> Any:

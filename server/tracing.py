@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import ModelState
-from engine.trace import TRACE_FIELDS, Forward, build_backward, build_forward, step_record
-from server.binary import pack
+from engine.trace import TRACE_FIELDS, Forward, Rows, build_backward, build_forward, step_record
+from server.binary import Packer
 from server.registry import Entry, Registry
 from server.responses import dumps
 from server.schemas import InitialState, TraceRequest
@@ -217,7 +217,7 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     return Prepared(entry, req, tokens, ids, targets, state, key)
 
 
-def _forward(p: Prepared, s: Settings, frames: bool = True, arrays: bool = False) -> Forward:
+def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = None) -> Forward:
     req, model, targets = p.request, p.entry.model, p.targets
     if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
         # Explain the model's own answer: the loss is that of its predicted label.
@@ -236,7 +236,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, arrays: bool = False
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
         frames=frames,
-        arrays=arrays,
+        rows=rows,
     )
 
 
@@ -296,17 +296,18 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     half, _, encoding = form.partition("-")
-    arrays = encoding == "binary"
-    fwd = _recall_forward((*p.key, arrays)) if half == "backward" else None
+    packer = Packer() if encoding == "binary" else None
+    rows = packer.rows if packer else None  # None: lists of floats, for JSON
+    fwd = _recall_forward(p.key) if half == "backward" else None
     if fwd is None:
-        fwd = _forward(p, s, frames=half != "backward", arrays=arrays)
+        fwd = _forward(p, s, frames=half != "backward", rows=rows)
     if half == "forward":
-        _remember_forward((*p.key, arrays), fwd, s.trace_cache_mb * 1_000_000)
-        head = start_frames(decorate(_head(fwd), p.entry, p.tokens))
-        payload: bytes | list[str] = pack(list(head)) if arrays else _texts(head)
+        _remember_forward(p.key, fwd, s.trace_cache_mb * 1_000_000)
+        head = list(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
+        payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)
     elif half == "backward":
-        tail = end_frames({**fwd.head, **build_backward(fwd)})
-        payload = pack(list(tail)) if arrays else _texts(tail)
+        tail = list(end_frames({**fwd.head, **build_backward(fwd, rows)}))
+        payload = packer.pack(tail) if packer else _texts(tail)
     else:
         parts = {**_head(fwd), **build_backward(fwd)}
         trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.tokens)
