@@ -59,7 +59,11 @@ class Settings(BaseSettings):
         description="Worker processes computing traces (0 = threads in the server process).",
     )
     max_concurrent_traces: int = Field(
-        4, ge=1, description="Traces computed at once (a semaphore); others wait their turn."
+        8,
+        ge=1,
+        description="Traces computed at once (a semaphore); others wait their turn. With worker "
+        "processes, up to this many are queued in the workers, so none waits for the server "
+        "to hand it the next (8 for 2 workers measured best; 4 was ~20% slower in a burst).",
     )
     trace_cache_mb: int = Field(
         64,
