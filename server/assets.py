@@ -12,9 +12,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from server.gzipped import maybe_gzip
 from server.paths import STATIC_DIR
 
 LONG_CACHE = "public, max-age=31536000, immutable"
@@ -52,7 +54,8 @@ def static(relative: str) -> str:
 
 
 class HashedStaticFiles(StaticFiles):
-    """StaticFiles that lets browsers cache for a year when ?v= names the current content."""
+    """StaticFiles that lets browsers cache for a year when ?v= names the current content, and
+    sends text files gzipped to browsers that accept it (server.gzipped)."""
 
     async def get_response(self, path: str, scope: Scope):
         response = await super().get_response(path, scope)
@@ -60,7 +63,7 @@ class HashedStaticFiles(StaticFiles):
         match = re.search(r"(?:^|&)v=([0-9a-f]+)", query)
         fresh = match and match.group(1) == file_hash(path, Path(self.directory))
         response.headers["cache-control"] = LONG_CACHE if fresh else REVALIDATE
-        return response
+        return await maybe_gzip(response, Headers(scope=scope))
 
 
 # -- plotly.js ----------------------------------------------------------------------------

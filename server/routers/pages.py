@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 
 from server import assets
 from server.deps import SettingsDep
+from server.gzipped import maybe_gzip
 from server.paths import TEMPLATES_DIR
 
 router = APIRouter(tags=["page"], include_in_schema=False)
@@ -29,24 +30,25 @@ def _render(request: Request, name: str, settings) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def index(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _render(request, "index.html", settings)
 
 
-@router.get("/embed", response_class=HTMLResponse)
+@router.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def embed(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _render(request, "embed.html", settings)
 
 
-@router.get("/vendor/plotly-{version}.min.js")
-async def plotly_js(version: str) -> FileResponse:
+@router.api_route("/vendor/plotly-{version}.min.js", methods=["GET", "HEAD"])
+async def plotly_js(version: str, request: Request) -> Response:
     path = assets.plotly_file()
     if path is None or version != assets.plotly_version():
         raise HTTPException(404, f"plotly.js {version} is not available; see {assets.plotly_url()}")
-    return FileResponse(
+    response = FileResponse(
         path, media_type="text/javascript", headers={"cache-control": assets.LONG_CACHE}
     )
+    return await maybe_gzip(response, request.headers)  # 4.8 MB -> 1.5 MB on the network
 
 
 @router.get("/favicon.svg")
