@@ -13,6 +13,7 @@ preferred worker goes to the one with the fewest unanswered.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import pickle
@@ -27,7 +28,13 @@ from server.trace_worker import LENGTH
 from server.tracing import Computed, TraceError
 
 log = logging.getLogger("unrolled")
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])  # where `import server` works from
+# The worker imports exactly what this process imports (as multiprocessing's spawn does): it
+# starts isolated (-I: neither its current directory, PYTHONPATH nor the user site on its path)
+# and takes this process's sys.path.
+_BOOT = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+    "import server.trace_worker as w; w.main()"
+)
 STOP_SECONDS = 5.0
 READ_BUFFER = 1 << 22  # an answer is read without pausing the pipe every 64 KB
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -100,7 +107,7 @@ class WorkerPool:
     async def start(self, timeout: float = 60.0) -> None:
         """Start the workers and wait until each has loaded the models (WorkerError if not)."""
         env = {**os.environ}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        path = json.dumps([str(Path(p).resolve()) if p else os.getcwd() for p in sys.path])
         # One BLAS thread per worker: the workers are the parallelism, and an idle BLAS thread
         # spinning for work took CPU from the others (about 15% of a classroom burst).
         for name in BLAS_THREADS:
@@ -110,8 +117,10 @@ class WorkerPool:
             for _ in range(self.n):
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable,
-                    "-m",
-                    "server.trace_worker",
+                    "-I",
+                    "-c",
+                    _BOOT,
+                    path,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     env=env,
