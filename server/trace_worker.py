@@ -14,7 +14,6 @@ their stdin), so they ignore SIGINT and print no traceback.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pickle
 import signal
@@ -31,9 +30,11 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # print() in here goes to stderr
-    try:  # a whole answer fits in the pipe: written at once, read in one go (Linux)
+    try:  # a whole answer fits in the pipe: written at once, read in one go (Linux only)
+        import fcntl
+
         fcntl.fcntl(out.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (AttributeError, OSError):
+    except (ImportError, AttributeError, OSError):
         pass
     jobs = sys.stdin.buffer
 

@@ -131,7 +131,13 @@ class WorkerPool:
             for w in self.workers:
                 if await asyncio.wait_for(w.receive(), timeout) != ("ready",):
                     raise WorkerError("a trace worker answered oddly when starting")
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, WorkerError) as e:
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            NotImplementedError,  # an event loop without subprocesses (Windows' selector loop)
+            WorkerError,
+        ) as e:
             await self.stop()
             raise WorkerError(f"trace workers could not start ({e!r})") from e
         for w in self.workers:

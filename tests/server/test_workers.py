@@ -69,3 +69,19 @@ def test_a_worker_that_dies_does_not_lose_traces(make_client):
         ws.send_json({**trace_body("lstm-rhymes", "star"), "encoding": "binary"})
         assert len(ws.receive_bytes()) > 0 and len(ws.receive_bytes()) > 0
     assert workers[1].returncode is not None  # the pool was stopped, not left behind
+
+
+def test_no_worker_processes_means_threads_not_a_failure(make_client, monkeypatch, caplog):
+    """An event loop that cannot start subprocesses (Windows' selector loop raises
+    NotImplementedError): the server still starts and traces in threads, and says so."""
+
+    async def refuse(*args, **kwargs):
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", refuse)
+    with caplog.at_level("WARNING", logger="unrolled"):
+        client = make_client(trace_processes=2)
+        r = client.post("/api/trace", json=trace_body("gru-question", "are you good"))
+    assert r.status_code == 200 and r.json()["tokens"] == ["are", "you", "good"]
+    assert client.app.state.tracer._pool is None
+    assert any("threads" in m for m in caplog.messages)
