@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server.jobs import JobError
 from server.responses import OrjsonResponse
 
 log = logging.getLogger("unrolled")
@@ -59,6 +60,11 @@ async def http_error(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
     )
 
 
+async def job_error(_: Request, exc: JobError) -> OrjsonResponse:
+    """A training job that cannot start, is unknown, or cannot be cancelled (its own status)."""
+    return OrjsonResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 async def unexpected_error(_: Request, exc: Exception) -> OrjsonResponse:
     # Last resort only: the tests assert it never fires on bad input.
     log.exception("unexpected error", exc_info=exc)
@@ -71,4 +77,5 @@ async def unexpected_error(_: Request, exc: Exception) -> OrjsonResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(JobError, job_error)
     app.add_exception_handler(Exception, unexpected_error)
