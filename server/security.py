@@ -192,9 +192,15 @@ def allowed_origins(settings: Settings) -> set[str]:
 
 def _machine_names() -> Iterable[str]:
     # The interfaces' own addresses matter most: students type http://192.168.1.5:8000/
-    names = {socket.gethostname(), socket.getfqdn(), *lan_addresses()}
+    host = socket.gethostname()
+    names = {host, socket.getfqdn(), *lan_addresses()}
+    # ... and the name zero-configuration networking gives the laptop on the local network
+    # (mDNS: Bonjour, Avahi): http://teachers-laptop.local:8000/
+    first = host.split(".")[0]
+    if first:
+        names.add(f"{first}.local")
     try:
-        names.update(socket.gethostbyname_ex(socket.gethostname())[2])
+        names.update(socket.gethostbyname_ex(host)[2])
     except OSError:
         pass
     return {n for n in names if n}

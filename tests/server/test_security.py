@@ -91,6 +91,18 @@ def test_classroom_server_trusts_its_own_network_addresses(monkeypatch):
     assert not origin_allowed("http://192.168.1.5:9000", allowed)
 
 
+def test_classroom_server_trusts_its_local_network_name(monkeypatch):
+    """Students may type the laptop's mDNS name (Bonjour, Avahi) instead of its address."""
+    monkeypatch.setattr("server.security.lan_addresses", lambda: [])
+    monkeypatch.setattr("socket.gethostname", lambda: "teachers-laptop")
+    allowed = allowed_origins(Settings(host="0.0.0.0", port=8000))
+    assert origin_allowed("http://teachers-laptop.local:8000", allowed)
+    assert origin_allowed("http://teachers-laptop:8000", allowed)
+    assert not origin_allowed("http://teachers-laptop.local.evil.com:8000", allowed)
+    # served on 127.0.0.1 only: no network names at all
+    assert not origin_allowed("http://teachers-laptop.local:8000", allowed_origins(Settings()))
+
+
 def test_lan_addresses_are_this_machines_and_not_loopback():
     import ipaddress
 
