@@ -95,8 +95,8 @@ class Tracer:
         if self._pool is None:
             # Not abandoned on cancel: the slot is held until the thread is done.
             return await run_in_threadpool(self._build, p, form)
-        half, _, encoding = form.partition("-")
-        home = (p.key, encoding)
+        half = form.partition("-")[0]
+        home = p.key  # (as server.tracing keeps the forward pass, whichever the encoding)
         worker = self._homes.pop(home, None) if half == "backward" else None
         job = asyncio.ensure_future(self._pool.run(p.request.model_dump_json(), form, worker))
         try:

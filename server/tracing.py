@@ -302,9 +302,10 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     if fwd is None:
         fwd = _forward(p, s, frames=half != "backward", rows=rows)
     if half == "forward":
-        _remember_forward(p.key, fwd, s.trace_cache_mb * 1_000_000)
         head = list(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
         payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)
+        fwd.steps = []  # sent; what the backward half needs is in the tapes
+        _remember_forward(p.key, fwd, s.trace_cache_mb * 1_000_000)
     elif half == "backward":
         tail = list(end_frames({**fwd.head, **build_backward(fwd, rows)}))
         payload = packer.pack(tail) if packer else _texts(tail)
