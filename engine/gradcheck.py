@@ -28,7 +28,7 @@ import numpy as np
 
 from engine import heads
 from engine.model import SequenceModel
-from engine.trace import default_targets
+from engine.trace import checked_layer, default_targets
 
 REL_FLOOR = 1e-8  # below this the error is absolute (see the module docstring)
 
@@ -207,12 +207,7 @@ def check_hidden(
     """dL/dh_t[unit] (or dL/dc_t[unit], quantity "c") of one layer/direction: the trace's value
     against a central difference. Returns {quantity, analytic, numeric, rel_error, loss[, note]}."""
     cfg = model.config
-    L = cfg.num_layers
-    if not -L <= layer < L:
-        raise ValueError(f"layer must be in [-{L}, {L}), got {layer}")
-    layer %= L
-    if direction not in range(cfg.num_directions):
-        raise ValueError(f"direction must be 0{' or 1' if cfg.bidirectional else ''}")
+    layer = checked_layer(model, layer, direction)
     if quantity not in ("h", "c") or (quantity == "c" and cfg.cell != "lstm"):
         raise ValueError('quantity must be "h" (or "c" for an LSTM)')
     if not 0 <= unit < cfg.hidden_size:
@@ -233,7 +228,7 @@ def check_hidden(
         return _stack_loss(model, run, tg, layer, direction, t, unit, delta, quantity)
 
     name = f"dL/d{quantity}[t={t}, unit={unit}]"
-    if L > 1 or cfg.bidirectional:
+    if cfg.num_layers > 1 or cfg.bidirectional:
         name += f" (layer {layer}{', reverse' if direction else ''})"
     notes = _notes(truncate, clip, T, "hidden")
     return _result(name, analytic, loss_at(eps), loss_at(-eps), eps, res.loss, notes)

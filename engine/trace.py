@@ -172,6 +172,19 @@ class Forward:
         return np.arange(T) if self.direction == 0 else np.arange(T - 1, -1, -1)
 
 
+def checked_layer(model: SequenceModel, layer: int, direction: int) -> int:
+    """`layer` as 0..L-1 (-1 = the last), after checking it and `direction` against the model."""
+    cfg = model.config
+    L = cfg.num_layers
+    if not -L <= layer < L:
+        raise ValueError(f"layer must be in [-{L}, {L}), got {layer}")
+    if direction not in range(cfg.num_directions):
+        raise ValueError(
+            f"direction must be 0{' or 1' if cfg.bidirectional else ''}, got {direction}"
+        )
+    return layer % L
+
+
 def build_forward(
     model: SequenceModel,
     ids,
@@ -195,13 +208,7 @@ def build_forward(
     """
     cfg = model.config
     L = cfg.num_layers
-    if not -L <= layer < L:
-        raise ValueError(f"layer must be in [-{L}, {L}), got {layer}")
-    layer %= L
-    if direction not in range(cfg.num_directions):
-        raise ValueError(
-            f"direction must be 0{' or 1' if cfg.bidirectional else ''}, got {direction}"
-        )
+    layer = checked_layer(model, layer, direction)
     if steps is None and cfg.setup == "one-to-many" and targets is not None:
         steps = len(targets)
     # exploding weights are something to look at, not an error: their inf/nan become null
