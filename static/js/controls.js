@@ -38,6 +38,19 @@ export function bindPlayer(state, player) {
   };
 }
 
+/** The player sticks just under the top bar: tell the CSS how tall both really are (fonts, zoom
+ * and a narrow projector change that), so the bar never covers the player's buttons. */
+export function trackStickyHeights() {
+  const root = document.documentElement;
+  for (const [id, name] of [["topbar", "--topbar-h"], ["player", "--player-h"]]) {
+    const node = $(id);
+    if (!node) continue;
+    const write = () => root.style.setProperty(name, `${node.offsetHeight}px`);
+    write();
+    new ResizeObserver(write).observe(node);
+  }
+}
+
 /** Space, arrows, Home and End drive the player, except while the student is typing. */
 export function bindKeyboard(player) {
   document.addEventListener("keydown", (ev) => {

@@ -7,7 +7,7 @@ import { fetchModels } from "./api.js";
 import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
-import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy } from "./controls.js";
+import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights } from "./controls.js";
 import { UnrolledView } from "./views/unrolled.js";
 import { CellView } from "./views/cell.js";
 import { TokensView } from "./views/tokens.js";
@@ -129,6 +129,7 @@ function bindExplorer(models) {
 async function start() {
   registerExplanations(document);
   bindKeyboard(player);
+  if (!isEmbed) trackStickyHeights();
   if (isEmbed) applyTheme(state);
   let models = [];
   try {
