@@ -44,7 +44,10 @@ function showError(msg) {
   box.hidden = !msg;
   box.textContent = msg || "";
 }
-controller.addEventListener("error", (e) => showError(e.detail));
+controller.addEventListener("error", (e) => {
+  showError(e.detail);
+  if (isEmbed) $("embed-title").textContent = state.model;  // not the previous model's sentence
+});
 controller.addEventListener("loaded", () => {
   showError(null);
   markReady();

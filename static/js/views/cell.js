@@ -103,6 +103,12 @@ export class CellView {
     this.render();
   }
 
+  reset() {
+    this.trace = null;
+    clear(this.container);
+    if (this.title) this.title.textContent = "Inside the cell";
+  }
+
   tooltip(group, rect) {
     const tr = this.trace, { t, phase } = this.state;
     const k = Number(group.dataset.unit);

@@ -42,6 +42,12 @@ export class CompareView {
     if (!this.container.hidden) this.draw();
   }
 
+  reset() {
+    this.gen++;         // drop the traces still on their way
+    this.key = null;
+    clear(this.container);
+  }
+
   render() {
     if (!this.container.hidden) this.draw();
   }

@@ -110,6 +110,11 @@ export class EquationsView {
     this.render();
   }
 
+  reset() {
+    this.trace = null;
+    clear(this.container);
+  }
+
   render() {
     const tr = this.trace;
     if (!tr || !tr.steps.length) return;

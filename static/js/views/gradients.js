@@ -107,6 +107,14 @@ export class GradientsView {
     return specs;
   }
 
+  reset() {
+    this.trace = null;
+    this.drawn = null;
+    if (this.cancelDraws) this.cancelDraws();
+    this.cursors.reset();
+    clear(this.container);
+  }
+
   render() {
     if (this.container.hidden) return;
     if (this.drawn !== this.trace) { this.draw(); return; }

@@ -97,6 +97,14 @@ export class HeatmapsView {
     return specs;
   }
 
+  reset() {
+    this.trace = null;
+    this.drawn = null;
+    if (this.cancelDraws) this.cancelDraws();
+    this.cursors.reset();
+    clear(this.container);
+  }
+
   render() {
     if (!this.isVisible()) return;
     if (this.drawn !== this.trace) { this.draw(); return; }

@@ -1,7 +1,7 @@
 // The unrolled network as SVG: one cell per timestep, x_t below, y_t above, h (and c) flowing right,
 // dL/dh flowing left in the backward pass. update() builds the drawing once per trace; render()
 // only toggles classes and moves the cursor, so playback stays cheap.
-import { svg, clear, fmt, showToken } from "../dom.js";
+import { svg, el, clear, fmt, showToken } from "../dom.js";
 import { diverging } from "../colors.js";
 import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR, CELL_STATE_COLOR } from "../config.js";
 
@@ -188,6 +188,15 @@ export class UnrolledView {
     clear(this.container).append(root);
     this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
+  }
+
+  /** No trace: an empty network, and why, where the network was. */
+  reset(reason) {
+    this.trace = null;
+    this.cols = [];
+    clear(this.container).append(el("p", { class: "hint empty-trace" },
+      reason ? `Nothing to show: ${reason}` : "Type a sentence to unroll the network."));
+    if (this.ledger) this.ledger.textContent = "";
   }
 
   /** Which hidden unit of a cell's bitmap was clicked. */
