@@ -12,6 +12,17 @@ export function bindPlayer(state, player) {
   play.addEventListener("click", () => player.toggle());
   scrub.addEventListener("input", () => { player.pause(); player.seek(Number(scrub.value)); });
   speed.addEventListener("change", () => state.set({ speed: Number(speed.value) }));
+  const showSpeed = () => {
+    if (Number(speed.value) === state.speed) return;
+    let opt = [...speed.options].find((o) => Number(o.value) === state.speed);
+    if (!opt) {   // a speed from a link that the menu does not list: add it, do not show 1×
+      opt = new Option(`${state.speed}×`, String(state.speed));
+      const after = [...speed.options].find((o) => Number(o.value) > state.speed);
+      speed.add(opt, after || null);
+    }
+    speed.value = opt.value;
+  };
+  showSpeed();   // before any trace: the menu shows the real speed
   const paintPlay = () => {
     const playing = player.playing ? "1" : "0";
     if (document.body.dataset.playing !== playing) document.body.dataset.playing = playing;
@@ -26,14 +37,12 @@ export function bindPlayer(state, player) {
     scrub.max = String(Math.max(0, 2 * T - 1));
     scrub.value = String(toPosition(state.t, state.phase, T));
     const tok = trace && trace.steps[state.t] ? trace.steps[state.t].token : "";
-    label.textContent = T ? `${state.phase === "forward" ? "Forward →" : "← Backward"} · t = ${state.t} / ${T - 1} · “${tok}”` : "no sentence";
+    label.textContent = T ? `${state.phase === "forward" ? "Forward →" : "← Backward"} · t = ${state.t} / ${T - 1} · “${tok}”`
+      : state.text ? "nothing to play" : "no sentence";
     label.dataset.t = String(state.t);
     label.dataset.phase = state.phase;
     if (document.body.dataset.phase !== state.phase) document.body.dataset.phase = state.phase;
-    if (String(state.speed) !== speed.value) {
-      const opt = [...speed.options].find((o) => Number(o.value) === state.speed);
-      if (opt) speed.value = opt.value;
-    }
+    showSpeed();
     paintPlay();
   };
 }
@@ -74,23 +83,72 @@ function effectiveTheme(theme) {
   return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
+/** The theme button cycles light → dark → auto (auto follows the computer's setting). */
+export function nextTheme(theme) {
+  return { auto: "light", light: "dark", dark: "auto" }[theme] || "auto";
+}
+
 export function applyTheme(state) {
   document.documentElement.dataset.theme = state.theme;
   document.documentElement.dataset.effectiveTheme = effectiveTheme(state.theme);
   const btn = $("theme-toggle");
-  if (btn) btn.textContent = `Theme: ${state.theme}`;
+  if (btn) {
+    btn.textContent = `Theme: ${state.theme}`;
+    btn.dataset.theme = state.theme;
+  }
 }
 
 export function bindTheme(state) {
   const btn = $("theme-toggle");
   if (btn) {
-    btn.addEventListener("click", () => {
-      state.set({ theme: effectiveTheme(state.theme) === "dark" ? "light" : "dark" });
-    });
+    btn.addEventListener("click", () => state.set({ theme: nextTheme(state.theme) }));
   }
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => applyTheme(state));
   applyTheme(state);
 }
+
+/**
+ * A number box for an optional setting (clip, truncate): empty means off; anything else must be
+ * valid, or it is not applied (nothing is sent) and a message next to the box says why.
+ * `parse(raw)` answers the value or null. Returns `apply(raw)` (e.g. for a value from a link)
+ * and `sync()` (the state changed elsewhere: show its value, drop the message).
+ */
+export function bindNumberField(state, { name, input, error, parse, rule, what }) {
+  const show = (msg) => {
+    error.hidden = !msg;
+    error.textContent = msg || "";
+    if (msg) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  };
+  const apply = (raw, badInput = false) => {
+    raw = String(raw).trim();
+    const value = raw === "" && !badInput ? null : parse(raw);
+    if (value == null && (raw !== "" || badInput)) {
+      const now = state[name] == null ? "off" : `at ${state[name]}`;
+      show(`${rule} Not applied: ${what} stays ${now}.`);
+      return false;
+    }
+    show(null);
+    state.set({ [name]: value });
+    return true;
+  };
+  input.addEventListener("change", () => apply(input.value, input.validity.badInput));
+  const sync = () => {
+    input.value = state[name] ?? "";
+    show(null);
+  };
+  sync();
+  return { apply, sync };
+}
+
+export const positiveNumber = (raw) => {
+  const n = Number(raw);
+  return raw !== "" && Number.isFinite(n) && n > 0 ? n : null;
+};
+
+export const wholeNumberAtLeastOne = (raw) => {
+  const n = Number(raw);
+  return raw !== "" && Number.isInteger(n) && n >= 1 ? n : null;
+};
 
 export function bindTabs(state) {
   for (const btn of document.querySelectorAll("[data-view]")) {

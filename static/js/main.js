@@ -7,7 +7,8 @@ import { fetchModels } from "./api.js";
 import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
-import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights } from "./controls.js";
+import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights,
+  bindNumberField, positiveNumber, wholeNumberAtLeastOne } from "./controls.js";
 import { UnrolledView } from "./views/unrolled.js";
 import { CellView } from "./views/cell.js";
 import { TokensView } from "./views/tokens.js";
@@ -20,6 +21,7 @@ const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
 const maxChars = Number(document.body.dataset.maxTextChars) || 500;
 
+const linkQuery = new URLSearchParams(location.search);   // as opened, before the URL is tidied
 const state = State.fromQuery(location.search);
 const player = new Player(state);
 const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") });
@@ -35,6 +37,7 @@ if (!isEmbed) {
   views.push(tokens, equations, heatmaps, gradients, compare);
 }
 const controller = new Controller(state, player, views);
+const numberFields = {};   // the clip and truncate boxes (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
 window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
@@ -83,8 +86,8 @@ state.addEventListener("change", (e) => {
   if (has("view")) renderTabs();
   if (has("text") && source !== "input" && source !== "live" && !isEmbed) $("text-input").value = state.text;
   if (has("model") && !isEmbed) $("model-select").value = state.model;
-  if (has("clip") && !isEmbed) $("clip-input").value = state.clip ?? "";
-  if (has("truncate") && !isEmbed) $("truncate-input").value = state.truncate ?? "";
+  if (has("clip") && numberFields.clip) numberFields.clip.sync();
+  if (has("truncate") && numberFields.truncate) numberFields.truncate.sync();
   const needsTrace = ["model", "text", "clip", "truncate"].some(has);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
@@ -114,14 +117,19 @@ function bindExplorer(models) {
     else state.set({ text }, "input");
   });
 
-  const numberOrNull = (v, int) => {
-    const n = int ? parseInt(v, 10) : parseFloat(v);
-    return Number.isFinite(n) && n > 0 ? n : null;
-  };
-  $("clip-input").value = state.clip ?? "";
-  $("truncate-input").value = state.truncate ?? "";
-  $("clip-input").addEventListener("change", (e) => state.set({ clip: numberOrNull(e.target.value, false) }));
-  $("truncate-input").addEventListener("change", (e) => state.set({ truncate: numberOrNull(e.target.value, true) }));
+  numberFields.clip = bindNumberField(state, { name: "clip", input: $("clip-input"), error: $("clip-error"),
+    parse: positiveNumber, rule: "Clip ‖g‖ must be a number above 0 (empty = off).", what: "clipping" });
+  numberFields.truncate = bindNumberField(state, { name: "truncate", input: $("truncate-input"),
+    error: $("truncate-error"), parse: wholeNumberAtLeastOne,
+    rule: "Truncate k must be a whole number of steps, 1 or more (empty = off).", what: "truncation" });
+  // A link with an invalid value (clip=-1) says so too, instead of quietly turning it off.
+  for (const name of ["clip", "truncate"]) {
+    const raw = linkQuery.get(name);
+    if (raw && state[name] == null) {
+      $(`${name}-input`).value = raw;
+      numberFields[name].apply(raw);
+    }
+  }
   bindTabs(state);
   renderTabs();
   bindTheme(state);
