@@ -118,10 +118,10 @@ function bindExplorer(models) {
   });
 
   numberFields.clip = bindNumberField(state, { name: "clip", input: $("clip-input"), error: $("clip-error"),
-    parse: positiveNumber, rule: "Clip ‖g‖ must be a number above 0 (empty = off).", what: "clipping" });
+    parse: positiveNumber, rule: "Clip must be a number above 0 (empty = off).", what: "clipping" });
   numberFields.truncate = bindNumberField(state, { name: "truncate", input: $("truncate-input"),
     error: $("truncate-error"), parse: wholeNumberAtLeastOne,
-    rule: "Truncate k must be a whole number of steps, 1 or more (empty = off).", what: "truncation" });
+    rule: "k must be a whole number ≥ 1 (empty = off).", what: "truncation" });
   // A link with an invalid value (clip=-1) says so too, instead of quietly turning it off.
   for (const name of ["clip", "truncate"]) {
     const raw = linkQuery.get(name);
