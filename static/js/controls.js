@@ -150,6 +150,33 @@ export const wholeNumberAtLeastOne = (raw) => {
   return raw !== "" && Number.isInteger(n) && n >= 1 ? n : null;
 };
 
+/** Stacked or bidirectional models: a menu of the layers and directions to look inside. Layers
+ * count from 0 at the bottom, as PyTorch's `_l0`, `_l1` names do. Hidden for a plain model. */
+export function bindLayerSelect(state, model) {
+  const field = $("layer-field"), select = $("layer-select");
+  select.addEventListener("change", () => {
+    const [layer, direction] = select.value.split(":").map(Number);
+    state.set({ layer, direction });
+  });
+  return function render() {
+    const m = model();
+    const L = m ? m.num_layers : 1, dirs = m && m.bidirectional ? 2 : 1;
+    field.hidden = L * dirs <= 1;
+    const options = [];
+    for (let l = 0; l < L; l++) {
+      for (let d = 0; d < dirs; d++) {
+        const name = `layer ${l}${l === L - 1 && L > 1 ? " (top)" : ""}${dirs > 1 ? (d ? " ← reverse" : " → forward") : ""}`;
+        options.push([`${l}:${d}`, name]);
+      }
+    }
+    if (select.options.length !== options.length || [...select.options].some((o, i) => o.value !== options[i][0])) {
+      select.replaceChildren(...options.map(([value, name]) => new Option(name, value)));
+    }
+    const layer = state.layer < 0 ? L + state.layer : state.layer;
+    select.value = `${layer}:${state.direction}`;
+  };
+}
+
 export function bindTabs(state) {
   for (const btn of document.querySelectorAll("[data-view]")) {
     btn.addEventListener("click", () => state.set({ view: btn.dataset.view }));
@@ -164,8 +191,17 @@ export function bindTabs(state) {
   };
 }
 
+/** The address to give out. A page opened at localhost on a server listening on the network
+ * (--host 0.0.0.0) gives the server's LAN address, the one students can open; otherwise the
+ * page's own address. */
+export function shareOrigin() {
+  const lan = document.body.dataset.shareOrigin;
+  const local = ["localhost", "127.0.0.1", "[::1]"].includes(location.hostname);
+  return lan && local ? lan : location.origin;
+}
+
 export function embedCode(state) {
-  const src = `${location.origin}/embed?${state.toQuery()}`;
+  const src = `${shareOrigin()}/embed?${state.toQuery()}`;
   const esc = src.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
   return `<iframe src="${esc}" width="800" height="450" style="border:0" ` +
     `title="Unrolled: a recurrent network, step by step" loading="lazy"></iframe>`;
@@ -177,12 +213,13 @@ export function bindCopy(state) {
     status.dataset.copied = text;
     try {
       await navigator.clipboard.writeText(text);
-      status.textContent = `${what} copied`;
+      const lan = shareOrigin() !== location.origin;
+      status.textContent = lan ? `${what} copied, with the address students can open: ${shareOrigin()}` : `${what} copied`;
     } catch {
       status.textContent = `Copy this ${what.toLowerCase()}: ${text}`;
     }
     setTimeout(() => { status.textContent = ""; }, 4000);
   };
-  $("copy-link").addEventListener("click", () => copy(`${location.origin}/?${state.toQuery()}`, "Link"));
+  $("copy-link").addEventListener("click", () => copy(`${shareOrigin()}/?${state.toQuery()}`, "Link"));
   $("copy-embed").addEventListener("click", () => copy(embedCode(state), "Embed code"));
 }

@@ -8,7 +8,7 @@ import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
 import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights,
-  bindNumberField, positiveNumber, wholeNumberAtLeastOne } from "./controls.js";
+  bindNumberField, positiveNumber, wholeNumberAtLeastOne, bindLayerSelect } from "./controls.js";
 import { UnrolledView } from "./views/unrolled.js";
 import { CellView } from "./views/cell.js";
 import { TokensView } from "./views/tokens.js";
@@ -25,12 +25,13 @@ const linkQuery = new URLSearchParams(location.search);   // as opened, before t
 const state = State.fromQuery(location.search);
 const player = new Player(state);
 const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") });
-const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32 });
+const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
+  model: () => controller.model });
 const views = [unrolled, cell];
 let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);
-  equations = new EquationsView($("equations"), state);
+  equations = new EquationsView($("equations"), state, { model: () => controller.model });
   heatmaps = new HeatmapsView($("view-heatmaps"), state);
   gradients = new GradientsView($("view-gradients"), state);
   compare = new CompareView($("view-compare"), state);
@@ -38,6 +39,7 @@ if (!isEmbed) {
 }
 const controller = new Controller(state, player, views);
 const numberFields = {};   // the clip and truncate boxes (explorer only)
+let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
 window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
@@ -88,7 +90,8 @@ state.addEventListener("change", (e) => {
   if (has("model") && !isEmbed) $("model-select").value = state.model;
   if (has("clip") && numberFields.clip) numberFields.clip.sync();
   if (has("truncate") && numberFields.truncate) numberFields.truncate.sync();
-  const needsTrace = ["model", "text", "clip", "truncate"].some(has);
+  if ((has("model") || has("layer") || has("direction")) && renderLayers) renderLayers();
+  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
   if (has("phase")) controller.ensureBackward();
@@ -107,7 +110,11 @@ function bindExplorer(models) {
     select.append(opt);
   }
   select.value = state.model;
-  select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward" }));
+  // Another model may have fewer layers or one direction: start from its top layer, forward.
+  select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward",
+    layer: -1, direction: 0 }));
+  renderLayers = bindLayerSelect(state, () => controller.model);
+  renderLayers();
 
   const input = $("text-input");
   input.value = state.text;

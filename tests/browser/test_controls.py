@@ -72,9 +72,14 @@ def sent_traces(page) -> list[str]:
 
 @pytest.mark.parametrize(
     "box,bad,good,key",
-    [("#clip-input", ["-1", "0"], "0.5", "clip"), ("#truncate-input", ["0", "2.5", "-3"], "3", "truncate")],
+    [
+        ("#clip-input", ["-1", "0"], "0.5", "clip"),
+        ("#truncate-input", ["0", "2.5", "-3"], "3", "truncate"),
+    ],
 )
-def test_an_invalid_clip_or_truncate_is_refused_with_a_message(page, server_url, box, bad, good, key):
+def test_an_invalid_clip_or_truncate_is_refused_with_a_message(
+    page, server_url, box, bad, good, key
+):
     open_page(page, f"{server_url}/?model=lstm-rhymes&text=twinkle&view=gradients")
     page.wait_for_selector("#view-gradients .grad-summary")
     error = page.locator(f"#{key}-error")

@@ -9,8 +9,15 @@ from pagekit import open_page, shot
 pytestmark = pytest.mark.browser
 
 SIZES = [(1024, 768), (1366, 768), (1920, 1080)]
-PLAYER_CONTROLS = ["#btn-first", "#btn-back", "#btn-play", "#btn-fwd", "#btn-last", "#scrubber",
-                   "#speed-select"]
+PLAYER_CONTROLS = [
+    "#btn-first",
+    "#btn-back",
+    "#btn-play",
+    "#btn-fwd",
+    "#btn-last",
+    "#scrubber",
+    "#speed-select",
+]
 
 
 def step(page) -> tuple[int, str]:
