@@ -94,6 +94,7 @@ state.addEventListener("change", (e) => {
   const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
+  if (has("gscale") && gradients && controller.trace) gradients.update(controller.trace);
   if (has("phase")) controller.ensureBackward();
   if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
