@@ -8,6 +8,14 @@ import { loadPlotly, baseLayout, tokenData, PlotCursors, mountPlots } from "../p
 // sentence, so two models can be compared honestly. Values outside are drawn at the ends.
 export const FIXED_LOG_RANGE = [-8, 2];
 
+/** A log axis over FIXED_LOG_RANGE, labelled every 100×: 1e-8, 1e-6, … (short, and all alike). */
+function fixedLogAxis() {
+  const [lo, hi] = FIXED_LOG_RANGE, exps = [];
+  for (let e = lo; e <= hi; e += 2) exps.push(e);
+  return { range: [lo, hi], autorange: false, tickvals: exps.map((e) => 10 ** e),
+    ticktext: exps.map((e) => `1e${e}`) };   // as the colour bar writes them
+}
+
 /** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
 export function logFlow(flow) {
   return flow.map((row, t) => row.map((v, s) => (s <= t && v > 0 ? Math.log10(v) : null)));
@@ -93,7 +101,7 @@ export class GradientsView {
       data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null), customdata: tokens,
         line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ (“%{customdata}”) = %{y:.3e}<extra></extra>" }],
       layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: {}, hovermode: "x", yaxis: { type: "log", tickformat: ".2~g",
-        title: { text: "norm" }, ...(fixed ? { range: FIXED_LOG_RANGE, autorange: false } : {}) } }),
+        title: { text: "norm" }, automargin: true, ...(fixed ? fixedLogAxis() : {}) } }),
     }, {
       name: "contrib", steps: "step t",
       data: [
