@@ -91,3 +91,11 @@ def test_a_plain_model_has_no_layer_menu(page, server_url):
     open_page(page, f"{server_url}/?model=lstm-rhymes&text=twinkle")
     assert not page.locator("#layer-field").is_visible()
     assert page.locator("#equations .eq-note").count() == 0
+
+
+def test_the_network_says_a_reverse_direction_flows_right_to_left(page, server_url):
+    open_page(page, f"{server_url}/?model=deep-bi-lstm&text=hello&layer=1&direction=1")
+    assert "flows right to left" in page.text_content("svg.unrolled")
+    page.select_option("#layer-select", label="layer 1 (top) → forward")
+    page.wait_for_function("() => window.__unrolled.controller.trace.direction === 0")
+    assert "right to left" not in page.text_content("svg.unrolled")

@@ -180,7 +180,9 @@ export class UnrolledView {
 
     root.append(
       svg("text", { class: "note", x: 8, y: U.height + 12 },
-        "Same W_hh at every step (purple arrows)." + (isLstm ? " Green arrows: the cell state c_t." : "")),
+        "Same W_hh at every step (purple arrows)." + (isLstm ? " Green arrows: the cell state c_t." : "") +
+        // The drawing is in reading order; say so rather than show a reverse state flowing right.
+        (trace.direction === 1 ? " Reverse direction: its state really flows right to left, from h_T = 0 (see the equations)." : "")),
       svg("text", { class: "note", x: 8, y: U.height + 29 },
         "Squares in a cell: h_t, one per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖."));
     this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
