@@ -50,6 +50,7 @@ def test_player_controls_work_after_scrolling(page, server_url, size):
     open_page(page, f"{server_url}/?model=lstm-rhymes&text=twinkle%20twinkle&t=3&speed=4")
     # The top bar is one line and the player starts below it.
     assert box(page, "header.topbar")["height"] < 60
+    page.wait_for_selector("#view-heatmaps .plot .main-svg")  # the page has its full height
     page.evaluate("() => window.scrollTo(0, 700)")
     page.wait_for_function("() => window.scrollY > 300")
     top, player = box(page, "header.topbar"), box(page, "section.player")
@@ -91,6 +92,7 @@ def test_page_controls_work_below_the_sticky_bars(page, server_url, size):
     w, h = size
     page.set_viewport_size({"width": w, "height": h})
     open_page(page, f"{server_url}/?model=lstm-rhymes&text=twinkle%20twinkle&t=3")
+    page.wait_for_selector("#view-heatmaps .plot .main-svg")
     page.evaluate("() => window.scrollTo(0, 900)")
     # Tabs and cell units sit under the sticky bars once scrolled: clicks must still reach them.
     page.click("[role=tab][data-view='gradients']")
