@@ -143,6 +143,7 @@ class ModelSummary(BaseModel):
                     "hidden_size": 8,
                     "num_layers": 1,
                     "bidirectional": False,
+                    "nonlinearity": "tanh",
                     "source": "demo",
                     "example": "hell",
                 }
@@ -158,6 +159,9 @@ class ModelSummary(BaseModel):
     hidden_size: int
     num_layers: int
     bidirectional: bool
+    nonlinearity: Literal["tanh", "relu"] | None = Field(
+        None, description="An RNN's activation, tanh or relu; null for LSTM and GRU."
+    )
     source: Source
     example: str = Field(description="A text to try first.")
 

@@ -82,6 +82,7 @@ class Entry:
             "hidden_size": cfg.hidden_size,
             "num_layers": cfg.num_layers,
             "bidirectional": cfg.bidirectional,
+            "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
             "source": self.source,
             "example": self.meta.get("example") or "".join(self.vocab.tokens[:4]),
         }

@@ -14,6 +14,7 @@ SUMMARY_FIELDS = {
     "vocab_size",
     "hidden_size",
     "num_layers",
+    "nonlinearity",
     "bidirectional",
     "source",
     "example",
@@ -148,3 +149,10 @@ def test_grad_flow_is_null_beyond_the_flow_limit(make_client):
     c = make_client(flow_limit=3)
     assert c.post("/api/trace", json=trace_body(text="hell")).json()["grad_flow"] is None
     assert c.post("/api/trace", json=trace_body(text="hel")).json()["grad_flow"] is not None
+
+
+def test_model_list_says_each_rnn_nonlinearity(client):
+    models = {m["id"]: m for m in client.get("/api/models").json()}
+    assert models["rnn-hello"]["nonlinearity"] == "tanh"
+    assert models["lstm-rhymes"]["nonlinearity"] is None  # LSTM and GRU have no choice of it
+    assert client.get("/api/models/rnn-hello").json()["nonlinearity"] == "tanh"
