@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from engine.model import ModelConfig, SequenceModel  # noqa: E402
 from engine.storage import save_model  # noqa: E402
 from engine.train import TrainConfig, evaluate, train_examples, train_lm  # noqa: E402
-from server.tasks import BUILTIN  # noqa: E402
+from server.training.tasks import BUILTIN  # noqa: E402
 
 DEMOS = [
     {

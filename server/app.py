@@ -7,16 +7,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from server import __version__, errors
-from server.assets import HashedStaticFiles
-from server.compute import Tracer
-from server.jobs import Jobs
-from server.paths import STATIC_DIR
-from server.registry import Registry
-from server.responses import OrjsonResponse
-from server.routers import gradcheck, health, imports, models, pages, trace, training, ws
-from server.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
-from server.settings import Settings
+from server import __version__
+from server.api.routers import gradcheck, health, imports, models, pages, trace, training, ws
+from server.core import errors
+from server.core.paths import STATIC_DIR
+from server.core.responses import OrjsonResponse
+from server.core.settings import Settings
+from server.models.registry import Registry
+from server.tracing.service import TraceService
+from server.training.jobs import Jobs
+from server.web.assets import HashedStaticFiles
+from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
 
 DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, forward and through
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
@@ -28,13 +29,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.registry = Registry(settings.data_dir)
-        app.state.tracer = Tracer(settings, app.state.registry)
-        await app.state.tracer.start()  # worker processes up before the first request
+        app.state.traces = TraceService(settings, app.state.registry)
+        await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         try:
             yield
         finally:
-            await app.state.tracer.stop()
+            await app.state.traces.stop()
             await app.state.jobs.shutdown()
 
     app = FastAPI(

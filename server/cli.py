@@ -16,8 +16,8 @@ import webbrowser
 
 import uvicorn
 
-from server.network import lan_addresses
-from server.settings import Settings
+from server.core.settings import Settings
+from server.web.network import lan_addresses
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

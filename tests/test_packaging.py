@@ -54,7 +54,7 @@ def test_installed_app_serves_page_from_another_directory(wheel, tmp_path):
         "from fastapi.testclient import TestClient\n"
         "import server\n"
         "from server.app import create_app\n"
-        "from server.settings import Settings\n"
+        "from server.core.settings import Settings\n"
         f"assert server.__file__.startswith({str(site)!r}), server.__file__\n"
         f"app = create_app(Settings(data_dir={str(tmp_path / 'data')!r}))\n"
         "with TestClient(app) as c:\n"

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import orjson
 
-from server.binary import pack, unpack
+from server.tracing.binary import pack, unpack
 from tests.server.helpers import trace_body
 
 

@@ -6,21 +6,21 @@ import time
 import httpx
 
 from server.app import create_app
-from server.compute import Tracer
-from server.settings import Settings
+from server.core.settings import Settings
+from server.tracing.service import TraceService
 from tests.server.helpers import trace_body
 
 SLOW = 0.6  # seconds each trace takes in these tests
 
 
 def slow_build(monkeypatch):
-    real = Tracer._build
+    real = TraceService._build
 
     def build(self, p, form):
         time.sleep(SLOW)  # stands in for a long numpy computation (releases the GIL like BLAS)
         return real(self, p, form)
 
-    monkeypatch.setattr(Tracer, "_build", build)
+    monkeypatch.setattr(TraceService, "_build", build)
 
 
 async def _run(app, n_traces: int):
@@ -35,7 +35,7 @@ async def _run(app, n_traces: int):
             start = time.perf_counter()
             health = await c.get("/api/health")
             health_time = time.perf_counter() - start
-            peak = app.state.tracer.active
+            peak = app.state.traces.active
             started = time.perf_counter()
             results = await asyncio.gather(*traces)
             return health, health_time, peak, results, time.perf_counter() - started
@@ -49,14 +49,14 @@ def test_health_stays_fast_while_traces_run(monkeypatch, tmp_path):
     assert health_time < 0.2, f"health took {health_time:.3f} s while traces ran"
     assert peak == 2  # the semaphore: two compute, two wait
     assert all(r.status_code == 200 for r in results)
-    assert app.state.tracer.active == 0 and app.state.tracer.waiting == 0
+    assert app.state.traces.active == 0 and app.state.traces.waiting == 0
 
 
 def test_cached_trace_is_not_recomputed(client):
-    tracer = client.app.state.tracer
+    traces = client.app.state.traces
     calls = []
-    real = tracer._build
-    tracer._build = lambda p, form: calls.append(form) or real(p, form)
+    real = traces._build
+    traces._build = lambda p, form: calls.append(form) or real(p, form)
     a = client.post("/api/trace", json=trace_body(text="hel")).content
     b = client.post("/api/trace", json=trace_body(text="hel")).content
     assert a == b and calls == ["body"]
@@ -80,14 +80,14 @@ async def _same_trace_twice(app):
 
 def test_the_same_trace_asked_for_at_once_is_computed_once(monkeypatch, tmp_path):
     calls = []
-    real = Tracer._build
+    real = TraceService._build
 
     def build(self, p, form):
         calls.append(p.key)
         time.sleep(0.3)
         return real(self, p, form)
 
-    monkeypatch.setattr(Tracer, "_build", build)
+    monkeypatch.setattr(TraceService, "_build", build)
     app = create_app(Settings(data_dir=tmp_path, trace_processes=0))
     results = asyncio.run(_same_trace_twice(app))
     assert len(calls) == 1

@@ -6,9 +6,9 @@ import os
 import pytest
 from starlette.datastructures import Headers
 
-from server import assets
-from server.gzipped import accepts_gzip, compressed
-from server.paths import STATIC_DIR
+from server.core.paths import STATIC_DIR
+from server.web import assets
+from server.web.gzipped import accepts_gzip, compressed
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 IDENTITY = {"Accept-Encoding": "identity"}

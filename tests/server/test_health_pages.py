@@ -2,8 +2,8 @@
 
 import re
 
-from server import assets
-from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.core.paths import STATIC_DIR, TEMPLATES_DIR
+from server.web import assets
 
 
 def test_health_is_ok(client):

@@ -105,7 +105,7 @@ def test_upload_size_cap(make_client):
 
 
 def test_unrolled_model_files_import_as_they_are(client):
-    from server.paths import DEMO_MODELS_DIR
+    from server.core.paths import DEMO_MODELS_DIR
 
     r = upload(client, (DEMO_MODELS_DIR / "rnn-hello.npz").read_bytes())
     assert r.status_code == 201

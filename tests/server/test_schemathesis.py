@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from server.app import create_app
-from server.settings import Settings
+from server.core.settings import Settings
 
 # Small limits keep generated training jobs short; the data dir is thrown away.
 app = create_app(

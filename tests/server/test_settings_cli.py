@@ -7,7 +7,7 @@ import pytest
 
 from server import cli
 from server.app import create_app
-from server.settings import Settings
+from server.core.settings import Settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "server.md").read_text(encoding="utf-8")
 

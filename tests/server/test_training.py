@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.settings import Settings
+from server.core.settings import Settings
 
 
 def wait_for(client, job_id, states=("done", "cancelled", "failed"), timeout=60):

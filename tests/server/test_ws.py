@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from server.compute import Tracer
+from server.tracing.service import TraceService
 from tests.server.helpers import trace_body
 
 
@@ -37,14 +37,14 @@ def test_frames_come_in_protocol_order(client):
 
 def test_forward_frames_go_out_before_the_backward_pass_is_computed(monkeypatch, make_client):
     released, waited = threading.Event(), []
-    real = Tracer._build
+    real = TraceService._build
 
     def build(self, p, form):
         if form == "backward":  # BPTT waits until the client has every forward frame
             waited.append(released.wait(5))
         return real(self, p, form)
 
-    monkeypatch.setattr(Tracer, "_build", build)
+    monkeypatch.setattr(TraceService, "_build", build)
     client = make_client()
     http = client.post("/api/trace", json=trace_body(text="hell")).json()
     with client.websocket_connect("/ws") as ws:
@@ -176,15 +176,15 @@ def test_idle_socket_is_closed(make_client):
 
 
 def test_disconnect_mid_stream_frees_the_slot(client):
-    tracer = client.app.state.tracer
+    traces = client.app.state.traces
     with client.websocket_connect("/ws") as ws:
         ws.send_json(trace_body("lstm-rhymes", "twinkle twinkle little star " * 10))
         assert ws.receive_json()["phase"] == "start"
     # the client is gone; the server stops streaming and frees its trace slot
     deadline = time.monotonic() + 5
-    while (tracer.active or tracer.waiting or tracer.streaming) and time.monotonic() < deadline:
+    while (traces.active or traces.waiting or traces.streaming) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert tracer.active == tracer.waiting == tracer.streaming == 0
+    assert traces.active == traces.waiting == traces.streaming == 0
     assert client.get("/api/health").json() == {"status": "ok"}
     with client.websocket_connect("/ws") as ws:
         ws.send_json(trace_body())

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API: deps, one router per resource, the WebSocket session."""

@@ -1,0 +1,21 @@
+"""POST /api/gradcheck: one gradient the trace shows, against a finite difference."""
+
+from fastapi import APIRouter
+
+from server.api.deps import TracesDep
+from server.core.schemas import ERROR_RESPONSES, Gradcheck, GradcheckRequest
+
+router = APIRouter(prefix="/api", tags=["gradcheck"])
+
+
+@router.post(
+    "/gradcheck",
+    response_model=Gradcheck,
+    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422)},
+    summary="Check one gradient against a finite difference",
+)
+async def gradcheck(req: GradcheckRequest, traces: TracesDep) -> dict:
+    """Nudges h_t[unit] (or c_t[unit], or one weight) by ±ε, reruns the network and compares
+    (L(+ε) − L(−ε)) / 2ε with the backpropagated value the trace shows. Runs off the event
+    loop, under the same bound as traces."""
+    return await traces.gradcheck(req)

@@ -1,0 +1,59 @@
+"""The page (/), the embeddable widget (/embed), plotly.js and the favicon."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server.api.deps import SettingsDep
+from server.core.paths import TEMPLATES_DIR
+from server.web import assets
+from server.web.gzipped import maybe_gzip
+
+router = APIRouter(tags=["page"], include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+_MISSING_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<title>Unrolled</title><h1>Unrolled</h1>
+<p>The page ({name}) is not installed; the API is at <a href="/docs">/docs</a>.</p></html>"""
+
+
+def _render(request: Request, name: str, settings) -> HTMLResponse:
+    if not (TEMPLATES_DIR / name).is_file():
+        return HTMLResponse(_MISSING_PAGE.format(name=name))
+    context = {
+        "static": assets.static,
+        "plotly_url": assets.plotly_url(),
+        "settings": settings.limits(),
+    }
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def index(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _render(request, "index.html", settings)
+
+
+@router.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def embed(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _render(request, "embed.html", settings)
+
+
+@router.api_route("/vendor/plotly-{version}.min.js", methods=["GET", "HEAD"])
+async def plotly_js(version: str, request: Request) -> Response:
+    path = assets.plotly_file()
+    if path is None or version != assets.plotly_version():
+        raise HTTPException(404, f"plotly.js {version} is not available; see {assets.plotly_url()}")
+    response = FileResponse(
+        path, media_type="text/javascript", headers={"cache-control": assets.LONG_CACHE}
+    )
+    return await maybe_gzip(response, request.headers)  # 4.8 MB -> 1.5 MB on the network
+
+
+@router.get("/favicon.svg")
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response(
+        assets.favicon_svg(), media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+    )

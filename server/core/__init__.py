@@ -1,0 +1,1 @@
+"""Settings, schemas, errors, JSON responses and paths: the ground floor (imports nothing above)."""

@@ -1,0 +1,354 @@
+"""Request and response bodies of the API, as they appear in the OpenAPI schema."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CellKind = Literal["rnn", "lstm", "gru"]
+Source = Literal["demo", "trained", "imported"]
+
+# Text may hold tab and newline (and carriage return); every other control character is
+# rejected, as is anything that is not a Unicode scalar value (a lone surrogate).
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def check_text(value: str, what: str = "text") -> str:
+    """Reject NUL, control characters and lone surrogates with a message naming the spot."""
+    for i, ch in enumerate(value):
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError(
+                f"{what} contains an invalid character (a lone surrogate U+{code:04X}) at "
+                f"position {i}; send text as valid UTF-8"
+            )
+        if ch in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(ch) == "Cc":
+            label = "NUL" if code == 0 else "a control character"
+            raise ValueError(
+                f"{what} contains {label} (U+{code:04X}) at position {i}; only tab and newline "
+                "are allowed"
+            )
+    return value
+
+
+class InitialState(BaseModel):
+    """An explicit initial state. `h` is one vector of H numbers (used for every layer and
+    direction) or one vector per layer and direction (layer-major: l0 fwd, l0 rev, l1 fwd, ...).
+    `c` is the same for the LSTM cell state (zeros when left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    h: list[float] | list[list[float]] = Field(max_length=16)
+    c: list[float] | list[list[float]] | None = Field(None, max_length=16)
+
+
+class RunRequest(BaseModel):
+    """What to run: a model, a text, targets, the initial state and the BPTT options. Shared by
+    the trace and the gradient check, so that both validate alike."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
+    text: str = Field(min_length=1, max_length=100_000, description="The input text.")
+    truncate: int | None = Field(
+        None, ge=1, le=100_000, description="Truncated BPTT: gradient flows back at most k steps."
+    )
+    clip: float | None = Field(
+        None, gt=0, le=1e6, description="Clip the global gradient norm to this value."
+    )
+    targets: list[str | int] | None = Field(
+        None,
+        max_length=10_000,
+        description="Language models: the next token at each step (default: the text shifted by "
+        "one). Classifiers: one label name or index (default: the predicted label).",
+    )
+    initial_state: Literal["zeros", "random"] | InitialState = Field(
+        "zeros", description='"zeros", "random" (seeded by `seed`) or explicit vectors.'
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
+    layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
+    direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_clean(cls, v: str) -> str:
+        return check_text(v)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_are_clean(cls, v: list[str | int] | None) -> list[str | int] | None:
+        for t in v or []:
+            if isinstance(t, str):
+                check_text(t, "a target")
+        return v
+
+
+class TraceRequest(RunRequest):
+    """What to run: a model, a text, and how to show it."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"model": "lstm-rhymes", "text": "twinkle twinkle", "top_k": 5}]
+        },
+    )
+    type: Literal["trace"] = Field("trace", description="Only used on the WebSocket.")
+    top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
+    flow: bool = Field(
+        True,
+        description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
+        "it is not shown.",
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Stats(BaseModel):
+    traces_active: int = Field(description="Traces computing now.")
+    traces_waiting: int = Field(description="Traces waiting for a compute slot.")
+    streams: int = Field(description="WebSocket traces being sent.")
+    sockets: int = Field(description="Open /ws sockets.")
+
+
+class ModelSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rnn-hello",
+                    "cell": "rnn",
+                    "description": "A tiny RNN that learned to spell 'hello'.",
+                    "task": "next-char",
+                    "vocab_kind": "char",
+                    "vocab_size": 4,
+                    "hidden_size": 8,
+                    "num_layers": 1,
+                    "bidirectional": False,
+                    "source": "demo",
+                    "example": "hell",
+                }
+            ]
+        }
+    )
+    id: str
+    cell: CellKind
+    description: str
+    task: str = Field(description="next-char, next-word, classify, ...")
+    vocab_kind: Literal["char", "word"]
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    bidirectional: bool
+    source: Source
+    example: str = Field(description="A text to try first.")
+
+
+class ModelDetail(ModelSummary):
+    vocab: list[str]
+    labels: list[str] | None = Field(None, description="Class names of a classifier.")
+    setup: str = Field(description="many-to-many (a prediction per step) or many-to-one.")
+    unk: str | None = Field(None, description="Unknown words map to this token, if set.")
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "task": "text",
+                    "text": "to be or not to be",
+                    "cell": "lstm",
+                    "hidden_size": 32,
+                    "steps": 300,
+                }
+            ]
+        },
+    )
+    task: str = Field(
+        "text",
+        min_length=1,
+        max_length=50,
+        description='A built-in task (see GET /api/train/tasks) or "text": a char model on `text`.',
+    )
+    text: str | None = Field(None, max_length=1_000_000, description="Training text for 'text'.")
+    name: str | None = Field(None, max_length=60, description="A name for the trained model.")
+    cell: CellKind = "lstm"
+    hidden_size: int = Field(32, ge=1, le=100_000)
+    layers: int = Field(1, ge=1, le=100)
+    steps: int = Field(300, ge=1, le=10_000_000)
+    lr: float = Field(0.01, gt=0, le=10)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @field_validator("text", "name")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, "text")
+
+
+class TrainStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2a9c1e",
+                    "state": "running",
+                    "step": 120,
+                    "steps": 300,
+                    "loss": 1.73,
+                    "sample": "twinkle litle",
+                    "eta_seconds": 4.2,
+                    "model_id": None,
+                    "error": None,
+                }
+            ]
+        }
+    )
+    id: str
+    state: Literal["queued", "running", "done", "cancelled", "failed"]
+    step: int
+    steps: int
+    loss: float | None
+    sample: str | None
+    eta_seconds: float | None
+    model_id: str | None = Field(description="The trained model's id once done.")
+    error: str | None
+
+
+class TrainTask(BaseModel):
+    id: str
+    description: str
+
+
+class Prediction(BaseModel):
+    index: int
+    token: str
+    p: float
+
+
+class TraceStep(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    t: int
+    token: str
+    input_index: int
+    h: list[float]
+    gates: dict[str, list[float]]
+    top: list[Prediction] | None
+    target: int | None
+    target_token: str | None
+    loss: float | None
+
+
+class TraceBackwardStep(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    t: int
+    dh: list[float]
+    dh_norm: float
+    dgates: dict[str, list[float]]
+    contrib_norms: dict[str, float]
+    dW_hh_running_norm: float
+
+
+class Trace(BaseModel):
+    """The trace of docs/contracts.md section 4 (LSTM steps also carry `c`, RNN steps `pre`)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    cell: CellKind
+    task: str
+    tokens: list[str]
+    input_ids: list[int]
+    vocab: list[str] | None = None
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    bidirectional: bool
+    layer: int
+    direction: int
+    gate_names: list[str]
+    steps: list[TraceStep]
+    loss: float | None
+    backward: list[TraceBackwardStep]
+    grad_norms: dict[str, float]
+    global_norm: float
+    clipped: bool
+    clip: float | None
+    truncate: int | None
+    grad_flow: list[list[float]] | None
+
+
+class GradcheckRequest(RunRequest):
+    """The trace request's fields (without the display ones) plus which gradient to check."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"model": "rnn-hello", "text": "hell", "t": 2, "unit": 3}],
+        },
+    )
+    t: int | None = Field(
+        None, ge=0, le=100_000, description='Step (0..T-1); required for "h" and "c".'
+    )
+    unit: int | None = Field(
+        None, ge=0, le=100_000, description='Hidden unit (0..H-1); required for "h" and "c".'
+    )
+    quantity: str = Field(
+        "h",
+        min_length=1,
+        max_length=100,
+        description='"h": dL/dh_t[unit]; "c": dL/dc_t[unit] (LSTM); or a parameter name such '
+        'as "rnn.weight_hh_l0" with `index`.',
+    )
+    index: list[int] | None = Field(
+        None, max_length=4, description="The parameter entry, e.g. [row, col]."
+    )
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_is_clean(cls, v: str) -> str:
+        return check_text(v)
+
+
+class Gradcheck(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "quantity": "dL/dh[t=2, unit=3]",
+                    "analytic": -0.0123456789,
+                    "numeric": -0.0123456791,
+                    "rel_error": 1.6e-8,
+                    "loss": 0.31,
+                    "note": None,
+                }
+            ]
+        }
+    )
+    quantity: str = Field(description="What was checked, e.g. dL/dh[t=2, unit=3].")
+    analytic: float | None = Field(description="The value backpropagation (the trace) gives.")
+    numeric: float | None = Field(description="(L(x + ε) − L(x − ε)) / 2ε, ε = 1e-5.")
+    rel_error: float | None = Field(
+        description="|analytic − numeric| / max(|analytic|, |numeric|, 1e-8); null if not finite."
+    )
+    loss: float | None = Field(description="The loss of the unperturbed run.")
+    note: str | None = Field(
+        None, description="Why the two may differ on purpose (truncated BPTT, clipping)."
+    )
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(examples=["text: is required."])
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in [
+        (404, "Not found"),
+        (413, "Too large"),
+        (422, "Invalid input; `detail` says what to change"),
+    ]
+}

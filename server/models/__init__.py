@@ -1,0 +1,1 @@
+"""The models a server offers: the registry and the importer (imports core and the engine)."""

@@ -1,0 +1,167 @@
+"""The models a user can pick: demo models shipped with the package, plus models trained or
+imported by the user, kept as engine.storage files under `<data_dir>/models/`.
+
+Files are read lazily (the list needs only their metadata, which is read once and cached). Each
+file's extra metadata may hold `id`, `source`, `example`, `labels` and `name`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.model import SequenceModel
+from engine.storage import LoadedModel, load_model, save_model
+from engine.tokenize import Vocabulary
+from server.core.paths import DEMO_MODELS_DIR
+
+_ID_SAFE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, fallback: str = "model") -> str:
+    s = _ID_SAFE.sub("-", text.lower()).strip("-")[:40]
+    return s or fallback
+
+
+@dataclass
+class Entry:
+    """One usable model: its file, its source, and (once loaded) the model itself."""
+
+    id: str
+    source: str  # "demo" | "trained" | "imported"
+    path: Path
+    loaded: LoadedModel
+    version: int = 0  # file mtime: cached traces of an older file are not reused
+
+    @property
+    def model(self) -> SequenceModel:
+        return self.loaded.model
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self.loaded.vocab
+
+    @property
+    def meta(self) -> dict:
+        return self.loaded.metadata
+
+    @property
+    def labels(self) -> list[str] | None:
+        labels = self.meta.get("labels")
+        return list(labels) if labels else None
+
+    @property
+    def task(self) -> str:
+        return self.loaded.task or ("classify" if self.labels else f"next-{self.vocab.level}")
+
+    def output_names(self) -> list[str]:
+        """What the head's outputs are called: class labels or vocabulary tokens."""
+        return self.labels or self.vocab.tokens
+
+    def summary(self) -> dict:
+        cfg = self.model.config
+        return {
+            "id": self.id,
+            "cell": cfg.cell,
+            "description": self.loaded.description or f"A {cfg.cell.upper()} model.",
+            "task": self.task,
+            "vocab_kind": self.vocab.level,
+            "vocab_size": len(self.vocab),
+            "hidden_size": cfg.hidden_size,
+            "num_layers": cfg.num_layers,
+            "bidirectional": cfg.bidirectional,
+            "source": self.source,
+            "example": self.meta.get("example") or "".join(self.vocab.tokens[:4]),
+        }
+
+    def detail(self) -> dict:
+        return {
+            **self.summary(),
+            "vocab": list(self.vocab.tokens),
+            "labels": self.labels,
+            "setup": self.model.config.setup,
+            "unk": self.vocab.unk,
+        }
+
+
+class Registry:
+    """Demo models plus the user's models; thread-safe (training jobs add from threads)."""
+
+    def __init__(self, data_dir: Path, demo_dir: Path = DEMO_MODELS_DIR):
+        self.demo_dir = demo_dir
+        self.user_dir = Path(data_dir) / "models"
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+        self.problems: list[str] = []  # files that could not be read (logged, not fatal)
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Pick up files added by another worker process (or by hand)."""
+        found: list[tuple[Path, str]] = [(p, "demo") for p in sorted(self.demo_dir.glob("*.npz"))]
+        if self.user_dir.is_dir():
+            found += [(p, "user") for p in sorted(self.user_dir.glob("*.npz"))]
+        with self._lock:
+            known = {e.path: e for e in self._entries.values()}
+        for path, kind in found:
+            mtime = path.stat().st_mtime_ns
+            old = known.get(path)
+            if old is not None and old.version == mtime:
+                continue
+            try:
+                loaded = load_model(path)
+            except (ValueError, OSError) as e:
+                self.problems.append(f"{path.name}: {e}")
+                continue
+            if loaded.vocab is None:
+                self.problems.append(f"{path.name}: no vocabulary (vector models are not served)")
+                continue
+            source = "demo" if kind == "demo" else loaded.metadata.get("source", "trained")
+            model_id = loaded.metadata.get("id") or path.stem
+            with self._lock:
+                self._entries[model_id] = Entry(model_id, source, path, loaded, mtime)
+
+    def list(self) -> list[Entry]:
+        with self._lock:
+            entries = list(self._entries.values())
+        order = {"demo": 0, "trained": 1, "imported": 2}
+        return sorted(entries, key=lambda e: (order.get(e.source, 3), e.id))
+
+    def get(self, model_id: str) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(model_id)
+        if entry is None:
+            self.rescan()
+            with self._lock:
+                entry = self._entries.get(model_id)
+        return entry
+
+    def add(
+        self,
+        model: SequenceModel,
+        vocab: Vocabulary,
+        *,
+        source: str,
+        name: str,
+        task: str,
+        description: str,
+        example: str = "",
+        labels: list[str] | None = None,
+    ) -> Entry:
+        """Save a user model under the data dir and make it available at once."""
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        model_id = f"{slug(name)}-{uuid.uuid4().hex[:6]}"
+        path = self.user_dir / f"{model_id}.npz"
+        extra = {"id": model_id, "source": source, "example": example, "name": name}
+        if labels:
+            extra["labels"] = labels
+        tmp = path.with_suffix(".tmp")
+        save_model(tmp, model, vocab=vocab, task=task, description=description, extra=extra)
+        tmp.replace(path)  # atomic: another worker never sees half a file
+        loaded = load_model(path)
+        entry = Entry(model_id, source, path, loaded, path.stat().st_mtime_ns)
+        with self._lock:
+            self._entries[model_id] = entry
+        return entry

@@ -1,0 +1,184 @@
+"""From a Prepared trace (server.tracing.request) to the trace JSON and its WebSocket frames.
+
+`build` runs the engine's trace and serialises the result, as one POST body or as the
+WebSocket frames, each frame already JSON text (or binary): the server only has to send them.
+The frames come in two halves ("forward": start + forward frames; "backward": backward frames
++ done) so the first can be sent while the second is computed. server.tracing.service decides
+where `build` runs (a trace process or a thread), never on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import ModelState
+from engine.trace import TRACE_FIELDS, Forward, Rows, build_backward, build_forward, step_record
+from server.core.cache import ByteBudgetCache
+from server.core.responses import dumps
+from server.core.settings import Settings
+from server.models.registry import Entry
+from server.tracing.binary import Packer
+from server.tracing.request import Prepared
+
+VOCAB_SHOWN_MAX = 2000  # larger vocabularies are left out of the trace (vocab_size says how big)
+# the start frame has what the forward pass knows; the done frame what BPTT adds (and the loss)
+START_EXCLUDES = ("steps", "backward", "grad_flow", "grad_norms", "global_norm", "clipped")
+DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
+FORMS = ("body", "forward", "backward", "forward-binary", "backward-binary")
+
+
+def decorate(trace: dict, entry: Entry, tokens: list[str]) -> dict:
+    """Add what the engine leaves to the server: model, task, tokens and token strings."""
+    names = entry.output_names()
+    trace["model"] = entry.id
+    trace["task"] = entry.task
+    trace["tokens"] = tokens
+    trace["vocab_size"] = len(entry.vocab)
+    if len(entry.vocab) <= VOCAB_SHOWN_MAX:
+        trace["vocab"] = list(entry.vocab.tokens)
+    if entry.labels:
+        trace["labels"] = entry.labels
+    for t, step in enumerate(trace["steps"]):
+        step["token"] = tokens[t] if t < len(tokens) else ""
+        _name_outputs(step, names)
+    return trace
+
+
+def _name_outputs(step: dict, names: list[str]) -> None:
+    for p in step.get("top") or []:
+        p["token"] = names[p["index"]] if p["index"] < len(names) else str(p["index"])
+    target = step.get("target")
+    step["target_token"] = names[target] if isinstance(target, int) and target >= 0 else None
+
+
+def start_frames(trace: dict):
+    """The first half of a trace's WebSocket frames: start, then forward t = 0..T-1.
+
+    `trace` needs the start fields and "steps" only (build_forward's part, decorated)."""
+    yield {
+        "phase": "start",
+        **{k: v for k, v in trace.items() if k not in START_EXCLUDES},
+        "T": len(trace["steps"]),
+    }
+    for step in trace["steps"]:
+        yield {"phase": "forward", **step}
+
+
+def end_frames(trace: dict):
+    """The second half: backward t = T-1..0, then done (needs "backward" and DONE_FIELDS)."""
+    for back in reversed(trace["backward"]):
+        yield {"phase": "backward", **back}
+    yield {"phase": "done", **{k: trace.get(k) for k in DONE_FIELDS}}
+
+
+@dataclass
+class Computed:
+    """A finished trace, serialised: the POST body (bytes) or the WebSocket frames (JSON text)."""
+
+    T: int
+    cost: int  # rough memory use in bytes, for the cache
+    payload: bytes | list[str]
+    final_state: ModelState | None = None  # after the last token (forward halves): live typing
+
+
+def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = None) -> Forward:
+    req, model, targets = p.request, p.entry.model, p.targets
+    if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
+        # Explain the model's own answer: the loss is that of its predicted label.
+        run = model.forward(p.ids, p.state)
+        targets = np.array([int(np.argmax(run.outputs[-1]))])
+    return build_forward(
+        model,
+        p.ids,
+        targets=targets,
+        state=p.state,
+        truncate=req.truncate,
+        clip=req.clip,
+        layer=req.layer,
+        direction=req.direction,
+        top_k=req.top_k,
+        flow=req.flow and len(p.ids) <= s.flow_limit,
+        flow_limit=s.flow_limit,
+        frames=frames,
+        rows=rows,
+    )
+
+
+# The forward passes done last in this process: the "backward" half of a trace finds its own
+# here when it runs in the process (or thread pool) that did the "forward" half, and skips it.
+# server.tracing.pool sends it there; in a burst, many other forward halves run in between, so
+# they are kept up to a memory budget (trace_cache_mb), not a count.
+_recent: ByteBudgetCache[Forward] | None = None
+
+
+def _forward_bytes(fwd: Forward) -> int:
+    """Roughly the memory a forward pass holds: its arrays."""
+    run = fwd.run
+    arrays = [run.x, run.top, run.outputs, run.probs]
+    for layer in run.tapes:
+        for tape in layer:
+            arrays += [tape.x, tape.h, tape.c, tape.pre, *tape.gates.values()]
+            arrays += tape.params.values()
+    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+
+
+def _recent_forwards(s: Settings) -> ByteBudgetCache[Forward]:
+    global _recent
+    if _recent is None:
+        _recent = ByteBudgetCache(s.trace_cache_mb * 1_000_000, _forward_bytes)
+    return _recent
+
+
+def _texts(frames) -> list[str]:
+    return [dumps(f).decode() for f in frames]
+
+
+def build(p: Prepared, s: Settings, form: str) -> Computed:
+    """The trace of a prepared request, serialised as `form`: "body" (the POST answer),
+    "forward" (start and forward frames) or "backward" (backward and done frames);
+    "forward-binary" and "backward-binary" are those halves as one binary message each
+    (server.tracing.binary). The backward half reuses the forward pass when it runs where the
+    forward half ran, else runs it again (cheap; it converts none of its per-step data)."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    half, _, encoding = form.partition("-")
+    packer = Packer() if encoding == "binary" else None
+    rows = packer.rows if packer else None  # None: lists of floats, for JSON
+    recent = _recent_forwards(s)
+    fwd = recent.pop(p.key) if half == "backward" else None
+    if fwd is None:
+        fwd = _forward(p, s, frames=half != "backward", rows=rows)
+    if half == "forward":
+        head = list(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
+        payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)
+        fwd.steps = []  # sent; what the backward half needs is in the tapes
+        recent.put(p.key, fwd)
+    elif half == "backward":
+        tail = list(end_frames({**fwd.head, **build_backward(fwd, rows)}))
+        payload = packer.pack(tail) if packer else _texts(tail)
+    else:
+        parts = {**_head(fwd), **build_backward(fwd)}
+        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.tokens)
+        payload = dumps(trace)
+    cost = len(payload) if isinstance(payload, bytes) else sum(len(f) for f in payload)
+    final = fwd.run.final_state if half != "backward" else None
+    return Computed(len(p.ids), cost, payload, final)
+
+
+def _head(fwd: Forward) -> dict:
+    return {**fwd.head, "steps": fwd.steps}
+
+
+def live_steps(entry: Entry, state: ModelState | None, ids, tokens: list[str], t0: int, top_k: int):
+    """Live typing: one step per token from `state` (engine.trace.step_record), each a forward
+    frame numbered from t0. Returns the state after the last token and the frames."""
+    names = entry.output_names()
+    frames = []
+    for t, (token, token_id) in enumerate(zip(tokens, ids, strict=True), start=t0):
+        state, frame = step_record(entry.model, state, int(token_id), top_k=top_k)
+        _name_outputs(frame, names)
+        frame.update(phase="forward", live=True, t=t, token=token)
+        frames.append(frame)
+    return state, frames

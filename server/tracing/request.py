@@ -1,0 +1,148 @@
+"""From a TraceRequest to a Prepared trace: checked against the limits and the model, once.
+
+Every error here is a 4xx ApiError with a sentence a person understands. A Prepared trace is
+what the trace service caches by and what a trace process computes from (it is pickled to the
+process without its `entry`, which the process looks up in its own registry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from engine.model import ModelState
+from server.core.errors import ApiError
+from server.core.schemas import InitialState, TraceRequest
+from server.core.settings import Settings
+from server.models.registry import Entry, Registry
+
+
+@dataclass
+class Prepared:
+    entry: Entry
+    request: TraceRequest
+    tokens: list[str]
+    ids: np.ndarray  # (T,)
+    targets: np.ndarray | None
+    state: ModelState | None
+    key: tuple  # cache key: (model id, model version, the request as JSON)
+
+    def without_entry(self) -> Prepared:
+        """What is pickled to a trace process, which looks the model up itself (by key)."""
+        return replace(self, entry=None)
+
+    def with_entry(self, registry: Registry) -> Prepared:
+        """Back in a trace process: the same model, at the same version, from its registry."""
+        entry = registry.get(self.key[0])
+        if entry is None or entry.version != self.key[1]:
+            raise ApiError("The model changed or was removed meanwhile; trace it again.", 409)
+        return replace(self, entry=entry)
+
+
+def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.ndarray]:
+    tokens = entry.vocab.tokenize(text)
+    if not tokens:
+        raise ApiError("text has no tokens: type at least one character or word.")
+    if len(tokens) > max_tokens:
+        raise ApiError(
+            f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
+        )
+    try:
+        ids = entry.vocab.encode_tokens(tokens)
+    except ValueError as e:
+        known = ", ".join(entry.vocab.tokens[:60]) + (" ..." if len(entry.vocab) > 60 else "")
+        raise ApiError(f"Model {entry.id!r} does not know these {e}. It knows: {known}") from e
+    return tokens, ids
+
+
+def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
+    if req.targets is None:
+        return None  # language model: next token; classifier: its own prediction (in _build)
+    names = entry.output_names()
+    index = {n: i for i, n in enumerate(names)}
+    T_out = 1 if entry.model.config.setup in ("many-to-one", "one-to-one") else T
+    if len(req.targets) != T_out:
+        what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
+        raise ApiError(f"targets: this model needs {what}, got {len(req.targets)}.")
+    out = []
+    for t in req.targets:
+        if isinstance(t, int):
+            if not -1 <= t < len(names):
+                raise ApiError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
+            out.append(t)
+        elif t in index:
+            out.append(index[t])
+        else:
+            shown = ", ".join(names[:30])
+            raise ApiError(f"targets: {t!r} is not one of the model's outputs ({shown}).")
+    return np.asarray(out, dtype=np.int64)
+
+
+def _initial_state(entry: Entry, req: TraceRequest) -> ModelState | None:
+    spec = req.initial_state
+    if spec == "zeros":
+        return None
+    model = entry.model
+    cfg = model.config
+    H, n = cfg.hidden_size, cfg.num_layers * cfg.num_directions
+    if spec == "random":
+        rng = np.random.default_rng(req.seed)
+        hs = [rng.uniform(-1, 1, H) for _ in range(n)]
+        cs = [rng.uniform(-1, 1, H) for _ in range(n)]
+    else:
+        assert isinstance(spec, InitialState)
+        hs = _vectors(spec.h, H, n, "initial_state.h")
+        cs = _vectors(spec.c, H, n, "initial_state.c") if spec.c is not None else [np.zeros(H)] * n
+    cells, i = [], 0
+    for _ in range(cfg.num_layers):
+        layer = []
+        for _ in range(cfg.num_directions):
+            layer.append((hs[i], cs[i]) if cfg.cell == "lstm" else hs[i])
+            i += 1
+        cells.append(layer)
+    return ModelState(cells)
+
+
+def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
+    rows = [value] * n if value and not isinstance(value[0], list) else value
+    if len(rows) != n or any(len(r) != H for r in rows):
+        raise ApiError(
+            f"{what}: give {H} numbers (hidden size), or {n} lists of {H} (one per layer and "
+            "direction)."
+        )
+    arr = np.asarray(rows, dtype=np.float64)
+    if not np.isfinite(arr).all() or np.abs(arr).max() > 1e6:
+        raise ApiError(f"{what}: numbers must be finite and at most 1e6 in size.")
+    return list(arr)
+
+
+def entry_for(registry: Registry, model_id: str) -> Entry:
+    entry = registry.get(model_id)
+    if entry is None:
+        raise ApiError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+    return entry
+
+
+def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
+    """Check the request against the limits and the model; 4xx errors as ApiError."""
+    if len(req.text) > s.max_text_chars:
+        raise ApiError(
+            f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
+        )
+    if req.top_k > s.max_top_k:
+        raise ApiError(f"top_k may be at most {s.max_top_k}.")
+    entry = entry_for(registry, req.model)
+    cfg = entry.model.config
+    L = cfg.num_layers
+    if not -L <= req.layer < L:
+        raise ApiError(f"layer: this model has {L} layer(s): use 0..{L - 1}, or -1.")
+    if req.direction == 1 and not cfg.bidirectional:
+        raise ApiError("direction: this model reads forward only; use direction 0.")
+    if req.truncate is not None and cfg.jordan:
+        raise ApiError("truncate is not available for this model.")
+    tokens, ids = tokenize(entry, req.text, s.max_tokens)
+    targets = _targets(entry, req, len(tokens))
+    state = _initial_state(entry, req)
+    key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
+    return Prepared(entry, req, tokens, ids, targets, state, key)

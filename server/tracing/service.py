@@ -1,0 +1,173 @@
+"""The trace service: the one place a route asks for a trace, a gradient check or live steps.
+
+Never on the event loop, a bounded number at a time, cached.
+
+With `trace_processes` > 0 (the default) traces run in trace processes (server.tracing.pool):
+numpy and the Python around it then neither hold the server's GIL (which would make every
+WebSocket send wait for it) nor stay on one core, and a trace's backward half runs in the
+process that holds its forward pass. With 0 they run in the server's thread pool (tests use
+this). Either way at most `max_concurrent_traces` run at once per server process; the others
+wait in FIFO order. A slot is held until its computation has really finished, even if the
+client left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from cachetools import LRUCache
+from starlette.concurrency import run_in_threadpool
+
+from engine.model import ModelState
+from server.core.cache import ByteBudgetCache
+from server.core.schemas import GradcheckRequest, TraceRequest
+from server.core.settings import Settings
+from server.models.registry import Entry, Registry
+from server.tracing import build as tracing
+from server.tracing import gradcheck, request
+from server.tracing.build import Computed
+from server.tracing.pool import TraceProcessError, TraceProcessPool
+from server.tracing.request import Prepared
+
+log = logging.getLogger("unrolled")
+HOMES = 1024  # which trace process computed the forward half of the last traces
+
+
+class TraceService:
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings = settings
+        self.registry = registry
+        self.active = 0  # traces computing right now (tests watch it return to 0)
+        self.waiting = 0  # traces waiting for a slot
+        self.streaming = 0  # WebSocket traces being sent right now
+        self.sockets = 0  # open /ws sockets
+        self._semaphore: asyncio.Semaphore | None = None
+        self._pool: TraceProcessPool | None = None
+        self._homes: LRUCache[tuple, int] = LRUCache(HOMES)  # forward half -> its process
+        self._no_processes = False  # starting processes failed once: threads from then on
+        self._cache = ByteBudgetCache[Computed](settings.trace_cache_mb * 1_000_000, _cost)
+        self._in_flight: dict[tuple, asyncio.Task] = {}  # the same trace asked for twice
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the trace processes now (so the first trace is quick) and wait until they
+        have loaded the models; if they cannot start, traces run in threads."""
+        n = self.settings.trace_processes
+        if not n or self._pool is not None or self._no_processes:
+            return
+        pool = TraceProcessPool(self.settings, n)
+        try:
+            await pool.start()
+        except TraceProcessError as e:
+            log.warning("%s; computing traces in threads", e)
+            self._no_processes = True
+            return
+        self._pool = pool
+
+    async def stop(self) -> None:
+        """Stop the trace processes and wait for them to exit: a server that exits first
+        would leave them behind, orphaned."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.stop()
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        # Made on first use, inside the running loop.
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.settings.max_concurrent_traces)
+        return self._semaphore
+
+    # -- requests -------------------------------------------------------------------------
+
+    def entry(self, model_id: str) -> Entry:
+        return request.entry_for(self.registry, model_id)
+
+    def prepare(self, req: TraceRequest) -> Prepared:
+        return request.prepare(req, self.registry, self.settings)
+
+    def _build(self, p: Prepared, form: str) -> Computed:
+        return tracing.build(p, self.settings, form)
+
+    async def _run(self, p: Prepared, form: str) -> Computed:
+        if self._pool is None and self.settings.trace_processes and not self._no_processes:
+            await self.start()  # after stop(): e.g. a second TestClient on the same app
+        if self._pool is None:
+            # Not abandoned on cancel: the slot is held until the thread is done.
+            return await run_in_threadpool(self._build, p, form)
+        half = form.partition("-")[0]
+        # the backward half goes where its forward pass is kept (whichever the encoding)
+        home = self._homes.pop(p.key, None) if half == "backward" else None
+        job = asyncio.ensure_future(self._pool.run(p, form, home))
+        try:
+            result, home = await asyncio.shield(job)
+        except asyncio.CancelledError:
+            await asyncio.wait({job})  # keep the slot until the process is done
+            raise
+        except TraceProcessError as e:
+            # A process died (or could not start): carry on with threads rather than fail.
+            log.warning("%s; computing traces in threads", e)
+            await self.stop()
+            self._no_processes = True
+            return await run_in_threadpool(self._build, p, form)
+        if half == "forward":
+            self._homes[p.key] = home
+        return result
+
+    async def compute(self, p: Prepared, form: str = "body") -> Computed:
+        """The trace serialised as `form` (server.tracing.build.FORMS): from the cache, from a
+        computation of the same trace already under way, or computed now."""
+        key = (*p.key, form)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        task = self._in_flight.get(key)
+        if task is None:
+            # A task of its own: a requester that leaves does not cancel it for the others,
+            # and its result still lands in the cache.
+            task = asyncio.ensure_future(self._compute(p, form))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda t: self._settle(key, t))
+        return await asyncio.shield(task)
+
+    def _settle(self, key: tuple, task: asyncio.Task) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled() and task.exception() is None:
+            self._cache.put(key, task.result())
+
+    async def _compute(self, p: Prepared, form: str) -> Computed:
+        self.waiting += 1
+        acquired = False
+        try:
+            async with self.semaphore:
+                self.waiting -= 1
+                acquired = True
+                self.active += 1
+                try:
+                    result = await self._run(p, form)
+                finally:
+                    self.active -= 1
+        finally:
+            if not acquired:
+                self.waiting -= 1
+        return result
+
+    async def gradcheck(self, req: GradcheckRequest) -> dict:
+        """A gradient check (server.tracing.gradcheck), in a thread under the trace bound."""
+        prepared = self.prepare(gradcheck.trace_request(req))
+        async with self.semaphore:
+            return await run_in_threadpool(gradcheck.check, prepared, req)
+
+    # -- live typing ------------------------------------------------------------------------
+
+    async def live_steps(self, entry: Entry, state: ModelState | None, ids, tokens, t0, top_k):
+        """Live typing's steps (server.tracing.build.live_steps), in a thread under the trace
+        bound: a big model's steps never hold up the event loop."""
+        async with self.semaphore:
+            return await run_in_threadpool(tracing.live_steps, entry, state, ids, tokens, t0, top_k)
+
+
+def _cost(c: Computed) -> int:
+    return c.cost

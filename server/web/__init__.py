@@ -1,0 +1,1 @@
+"""HTTP plumbing: hashed assets, gzip, security headers and limits, addresses (imports core)."""

@@ -1,0 +1,100 @@
+"""Static files with content-hashed URLs, plotly.js from the installed plotly package, favicon.
+
+`static("js/app.js")` -> "/static/js/app.js?v=<first 12 hex of sha256>": a browser may cache
+such a URL for a year, because a change to the file changes the URL (as datasette does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from server.core.paths import STATIC_DIR
+from server.web.gzipped import maybe_gzip
+
+LONG_CACHE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+# Drawn here so the server has an icon even before the page ships its own static/favicon.svg.
+BUILTIN_FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#1f3b57"/>'
+    '<circle cx="8" cy="16" r="4" fill="#f4b942"/><circle cx="16" cy="16" r="4" fill="#f4b942"/>'
+    '<circle cx="24" cy="16" r="4" fill="#f4b942"/>'
+    '<path d="M12 16h0M20 16h0" stroke="#fff" stroke-width="2"/></svg>'
+)
+
+
+@lru_cache(maxsize=512)
+def _digest(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def file_hash(relative: str, root: Path = STATIC_DIR) -> str | None:
+    """Content hash of a file under static/, or None when it does not exist."""
+    path = (root / relative).resolve()
+    if root.resolve() not in path.parents or not path.is_file():
+        return None
+    st = path.stat()
+    return _digest(path, st.st_mtime_ns, st.st_size)
+
+
+def static(relative: str) -> str:
+    """URL of a static file with its content hash, for templates."""
+    relative = relative.lstrip("/")
+    digest = file_hash(relative)
+    return f"/static/{relative}?v={digest}" if digest else f"/static/{relative}"
+
+
+class HashedStaticFiles(StaticFiles):
+    """StaticFiles that lets browsers cache for a year when ?v= names the current content, and
+    sends text files gzipped to browsers that accept it (server.web.gzipped)."""
+
+    async def get_response(self, path: str, scope: Scope):
+        response = await super().get_response(path, scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        match = re.search(r"(?:^|&)v=([0-9a-f]+)", query)
+        fresh = match and match.group(1) == file_hash(path, Path(self.directory))
+        response.headers["cache-control"] = LONG_CACHE if fresh else REVALIDATE
+        return await maybe_gzip(response, Headers(scope=scope))
+
+
+# -- plotly.js ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def plotly_file() -> Path | None:
+    """plotly.min.js inside the installed plotly package (found without importing plotly)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def plotly_version() -> str:
+    path = plotly_file()
+    if path is None:
+        return "missing"
+    with path.open("rb") as f:
+        head = f.read(256).decode("latin-1")
+    match = re.search(r"plotly\.js v(\d+\.\d+\.\d+[\w.\-]*)", head)
+    return match.group(1) if match else "unknown"
+
+
+def plotly_url() -> str:
+    """The vendored file keeps its version in its name, so it can be cached for good."""
+    return f"/vendor/plotly-{plotly_version()}.min.js"
+
+
+def favicon_svg() -> str:
+    path = STATIC_DIR / "favicon.svg"
+    return path.read_text(encoding="utf-8") if path.is_file() else BUILTIN_FAVICON

@@ -1,0 +1,92 @@
+"""Trace processes (server/tracing/pool.py): routing, a process that dies, clean shutdown."""
+
+import asyncio
+import os
+import signal
+
+from server.core.schemas import TraceRequest
+from server.core.settings import Settings
+from server.models.registry import Registry
+from server.tracing import build as tracing
+from server.tracing.pool import TraceProcessPool
+from server.tracing.request import prepare
+from tests.server.helpers import trace_body
+
+
+def test_backward_half_goes_to_the_worker_that_did_the_forward(tmp_path):
+    settings = Settings(data_dir=tmp_path, open_browser=False)
+    request = prepare(
+        TraceRequest.model_validate(trace_body("lstm-rhymes", "twinkle")),
+        Registry(settings.data_dir),
+        settings,
+    )
+
+    async def go():
+        pool = TraceProcessPool(settings, 2)
+        await pool.start()
+        try:
+            homes = []
+            for _ in range(4):
+                _, home = await pool.run(request, "forward-binary")
+                await pool.run(request, "forward-binary", 1 - home)  # keep the other one busy
+                _, used = await pool.run(request, "backward-binary", home)
+                homes.append((home, used))
+            pids = [w.proc.pid for w in pool.processes]
+        finally:
+            await pool.stop()
+        return homes, pids
+
+    homes, pids = asyncio.run(go())
+    assert all(home == used for home, used in homes)
+    for pid in pids:  # stopped means gone, not orphaned
+        assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read()
+
+
+def test_backward_half_reuses_the_forward_pass_it_follows(tmp_path, monkeypatch):
+    settings = Settings(data_dir=tmp_path, open_browser=False)
+    registry = Registry(settings.data_dir)
+    p = prepare(
+        TraceRequest.model_validate(trace_body("gru-question", "are you good")), registry, settings
+    )
+    calls = []
+    real = tracing._forward
+    monkeypatch.setattr(tracing, "_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tracing.build(p, settings, "forward-binary")
+    tracing.build(p, settings, "backward-binary")
+    assert len(calls) == 1  # one forward pass for both halves
+    tracing.build(p, settings, "backward-binary")
+    assert len(calls) == 2  # (taken once: a second backward computes its own)
+
+
+def test_a_worker_that_dies_does_not_lose_traces(make_client):
+    client = make_client(trace_processes=2)
+    threads = make_client(trace_processes=0)
+    client.post("/api/trace", json=trace_body())
+    workers = [w.proc for w in client.app.state.traces._pool.processes]
+    os.kill(workers[0].pid, signal.SIGKILL)
+    # new sentences (none from the cache), whichever worker they would have gone to
+    for text in ("are you good", "you are good", "are you", "good"):
+        body = trace_body("gru-question", text)
+        r = client.post("/api/trace", json=body)
+        assert r.status_code == 200
+        assert r.content == threads.post("/api/trace", json=body).content
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({**trace_body("lstm-rhymes", "star"), "encoding": "binary"})
+        assert len(ws.receive_bytes()) > 0 and len(ws.receive_bytes()) > 0
+    assert workers[1].returncode is not None  # the pool was stopped, not left behind
+
+
+def test_no_worker_processes_means_threads_not_a_failure(make_client, monkeypatch, caplog):
+    """An event loop that cannot start subprocesses (Windows' selector loop raises
+    NotImplementedError): the server still starts and traces in threads, and says so."""
+
+    async def refuse(*args, **kwargs):
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", refuse)
+    with caplog.at_level("WARNING", logger="unrolled"):
+        client = make_client(trace_processes=2)
+        r = client.post("/api/trace", json=trace_body("gru-question", "are you good"))
+    assert r.status_code == 200 and r.json()["tokens"] == ["are", "you", "good"]
+    assert client.app.state.traces._pool is None
+    assert any("threads" in m for m in caplog.messages)
