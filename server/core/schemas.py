@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.tasks import TASK_NAMES
+
 CellKind = Literal["rnn", "lstm", "gru"]
 Source = Literal["demo", "trained", "imported"]
 
@@ -137,7 +139,7 @@ class ModelSummary(BaseModel):
     id: str
     cell: CellKind
     description: str
-    task: str = Field(description="next-char, next-word, classify, ...")
+    task: str = Field(description=f"What the model does: {', '.join(TASK_NAMES)}.")
     vocab_kind: Literal["char", "word"]
     vocab_size: int
     hidden_size: int
