@@ -28,9 +28,9 @@ import numpy as np
 
 from engine import encoding, heads, jordan, layers
 from engine.cells import GRU, LSTM, RNN
+from engine.cells.state_dict import RecurrentKey, has_biases, normalize_state_dict, parse_key
 from engine.config import CELL_KINDS, SETUPS, ModelConfig  # noqa: F401  (re-exported)
 from engine.optim import clip_by_global_norm, global_norm
-from engine.torch_import import normalize_state_dict
 
 
 @dataclass
@@ -50,7 +50,7 @@ CELL_CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 def param_name(name: str, layer: int, direction: int) -> str:
     """Cell parameter name -> the model's flat PyTorch-style name, e.g. rnn.weight_hh_l1_reverse."""
-    return f"rnn.{name}_l{layer}" + ("_reverse" if direction else "")
+    return RecurrentKey(name, layer, bool(direction)).model_name
 
 
 class SequenceModel:
@@ -93,8 +93,13 @@ class SequenceModel:
     def load_state_dict(self, sd: dict, strict: bool = True) -> None:
         """Copy arrays in (in place). Recurrent keys use PyTorch names (weight_ih_l0,
         bias_hh_l1_reverse, ...) with any module prefix ("rnn.", "lstm.", none); the head is
-        "head.weight"/"head.bias", the embedding "embedding.weight"."""
+        "head.weight"/"head.bias", the embedding "embedding.weight". A state dict without any
+        recurrent bias (bias=False) sets them to zero. See engine/torch_import.py."""
         sd = normalize_state_dict(sd)
+        if not has_biases(sd):
+            for name, p in self.params.items():
+                if (key := parse_key(name)) and key.name.startswith("bias_"):
+                    sd[name] = np.zeros_like(p)
         unknown = sorted(set(sd) - set(self.params))
         missing = sorted(set(self.params) - set(sd))
         if strict and (unknown or missing):
