@@ -343,26 +343,12 @@ TRACE_FIELDS = (
 )
 
 
-def build_trace(
-    model: SequenceModel,
-    ids,
-    targets=None,
-    state: ModelState | None = None,
-    truncate: int | None = None,
-    clip: float | None = None,
-    layer: int = -1,
-    direction: int = 0,
-    top_k: int = 5,
-    flow: bool = True,
-    flow_limit: int = FLOW_LIMIT,
-    steps: int | None = None,
-    truncate_mode: str = "chunked",
-) -> dict:
-    """Forward + backward over `ids` and the per-step data of one layer/direction."""
-    fwd = build_forward(
-        model, ids, targets, state, truncate, clip, layer, direction, top_k, flow, flow_limit,
-        steps, truncate_mode=truncate_mode,
-    )  # fmt: skip
+def build_trace(model: SequenceModel, ids, targets=None, **options) -> dict:
+    """Forward + backward over `ids` and the per-step data of one layer/direction.
+
+    options: build_forward's (state, truncate, truncate_mode, clip, layer, direction, top_k,
+    flow, flow_limit, steps)."""
+    fwd = build_forward(model, ids, targets, **options)
     parts = {**fwd.head, "steps": fwd.steps, **build_backward(fwd)}
     return {k: parts[k] for k in TRACE_FIELDS}
 

@@ -10,10 +10,10 @@ import pytest
 
 from engine.cells import flow, truncated_bptt
 from engine.cells.grads import Grads
+from tests.engine.test_cells_fd import numeric_grad
 
 ALL_VARIANTS = ["rnn_tanh", "rnn_relu", "lstm", "gru", "lstm_peephole"]
 MODES = ["chunked", "sliding"]
-EPS = 1e-6
 
 
 def last_step_only(cell, T, seed=0):
@@ -49,31 +49,32 @@ def test_k_at_least_T_is_full_bptt_exactly(variant, mode, make_cell, random_prob
         np.testing.assert_array_equal(cut.dh, full.dh)
 
 
-@pytest.mark.parametrize("k", [1, 2, 4, 9])
+@pytest.mark.parametrize(
+    "mode,k,first_reached",
+    [
+        ("sliding", 1, 9),
+        ("sliding", 2, 8),
+        ("sliding", 4, 6),
+        ("sliding", 9, 1),
+        # chunks of k: T=10, k=4 is [0,4) [4,8) [8,10), so the last step reaches 8 and 9 only
+        ("chunked", 1, 9),
+        ("chunked", 3, 9),
+        ("chunked", 4, 8),
+        ("chunked", 10, 0),
+    ],
+)
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
-def test_sliding_last_step_gradient_reaches_exactly_k_steps(variant, k, make_cell, random_problem):
+def test_last_step_gradient_reaches_exactly_its_window_or_chunk(
+    variant, mode, k, first_reached, make_cell, random_problem
+):
     T = 10
     cell = make_cell(variant, n_in=3, H=4, seed=k)
     if variant == "rnn_relu":
         cell.params["bias_ih"] += 3.0  # keep every unit alive: a dead relu stops any gradient
     x, state, _, _ = random_problem(cell, T)
     tape = cell.forward(x, state)
-    grads = tape.backward(last_step_only(cell, T), truncate=k, truncate_mode="sliding")
-    assert_reaches_exactly(grads, first_reached=max(T - k, 0), T=T)
-
-
-@pytest.mark.parametrize("k", [1, 3, 4, 10])
-@pytest.mark.parametrize("variant", ALL_VARIANTS)
-def test_chunked_last_step_gradient_stays_in_its_chunk(variant, k, make_cell, random_problem):
-    """T=10, k=4: chunks [0,4) [4,8) [8,10); the last step's gradient reaches steps 8 and 9."""
-    T = 10
-    cell = make_cell(variant, n_in=3, H=4, seed=k)
-    if variant == "rnn_relu":
-        cell.params["bias_ih"] += 3.0
-    x, state, _, _ = random_problem(cell, T)
-    tape = cell.forward(x, state)
-    grads = tape.backward(last_step_only(cell, T), truncate=k)  # chunked is the default
-    assert_reaches_exactly(grads, first_reached=(T - 1) // k * k, T=T)
+    grads = tape.backward(last_step_only(cell, T), truncate=k, truncate_mode=mode)
+    assert_reaches_exactly(grads, first_reached, T)
 
 
 def assert_reaches_exactly(grads, first_reached: int, T: int):
@@ -182,15 +183,7 @@ def test_chunked_gradient_is_the_derivative_of_the_chunked_loss(variant, make_ce
     grads = tape.backward(dh, dstate, truncate=k)
     starts = [((a, b), state_after(cell, tape, a, state)) for a, b in truncated_bptt.chunks(T, k)]
     for name, p in cell.params.items():
-        numeric = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + EPS
-            up = chunked_loss(cell, x, starts, dh, dstate)
-            p[idx] = old - EPS
-            down = chunked_loss(cell, x, starts, dh, dstate)
-            p[idx] = old
-            numeric[idx] = (up - down) / (2 * EPS)
+        numeric = numeric_grad(lambda: chunked_loss(cell, x, starts, dh, dstate), p)
         np.testing.assert_allclose(grads.params[name], numeric, rtol=1e-6, atol=1e-7)
 
 

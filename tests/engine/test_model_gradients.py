@@ -102,8 +102,8 @@ def test_one_to_many_with_an_embedding(cell):
 
 
 def test_one_to_many_with_an_embedding_traces_and_trains():
-    from engine.train import TrainConfig, train_examples
     from engine.trace import build_trace
+    from engine.train import TrainConfig, train_examples
 
     model = make(cell="gru", setup="one-to-many", input_encoding="embedding", embed_size=2)
     tr = build_trace(model, [2], targets=[1, 2, 3])

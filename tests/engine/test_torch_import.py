@@ -14,12 +14,12 @@ from engine.torch_import import model_from_state_dict, recurrent_layout
 TOL = 1e-9
 
 
-def lstm_arrays(H=3, I=2, layers=1, bias=True):
+def lstm_arrays(H=3, n_in=2, layers=1, bias=True):
     rng = np.random.default_rng(0)
     sd = {}
     for li in range(layers):
-        n_in = I if li == 0 else H
-        sd[f"lstm.weight_ih_l{li}"] = rng.standard_normal((4 * H, n_in))
+        width = n_in if li == 0 else H
+        sd[f"lstm.weight_ih_l{li}"] = rng.standard_normal((4 * H, width))
         sd[f"lstm.weight_hh_l{li}"] = rng.standard_normal((4 * H, H))
         if bias:
             sd[f"lstm.bias_ih_l{li}"] = rng.standard_normal(4 * H)
@@ -28,7 +28,7 @@ def lstm_arrays(H=3, I=2, layers=1, bias=True):
 
 
 def test_layout_is_read_from_the_keys_and_shapes():
-    layout = recurrent_layout(lstm_arrays(H=3, I=2, layers=2, bias=False))
+    layout = recurrent_layout(lstm_arrays(H=3, n_in=2, layers=2, bias=False))
     assert layout == ("lstm", 2, 3, 2, False, False, False)
     assert recurrent_layout(lstm_arrays()).bias
 
@@ -120,18 +120,25 @@ def data(T=6):
     return rng.standard_normal((T, 3)), rng.standard_normal((T, 2))
 
 
-@pytest.mark.torch
-def test_a_relu_rnn_imported_as_relu_equals_torch(torch):
-    net = Net(torch, "rnn", nonlinearity="relu")
+def assert_equals_torch(net, nonlinearity):
+    """The imported model's outputs, loss and weight gradients are torch's; -> torch's outputs."""
     x, y = data()
     z, loss = net.run(x, y)
-    model = model_from_state_dict(net.state_dict(), nonlinearity="relu", loss="mse")
+    model = model_from_state_dict(net.state_dict(), nonlinearity=nonlinearity, loss="mse")
     run = model.forward(x)
     np.testing.assert_allclose(run.outputs, z, rtol=TOL, atol=TOL)
     res = run.backward(y)
     assert abs(res.loss - loss) < TOL * max(1.0, loss)
     for name, p in net.rnn.named_parameters():
         np.testing.assert_allclose(res.params["rnn." + name], p.grad.numpy(), atol=TOL)
+    return z
+
+
+@pytest.mark.torch
+def test_a_relu_rnn_imported_as_relu_equals_torch(torch):
+    net = Net(torch, "rnn", nonlinearity="relu")
+    x, _ = data()
+    z = assert_equals_torch(net, nonlinearity="relu")
     # imported as tanh (what a silent default would do), the same weights say something else
     tanh = model_from_state_dict(net.state_dict(), nonlinearity="tanh", loss="mse")
     assert np.abs(tanh.forward(x).outputs - z).max() > 1e-3
@@ -144,17 +151,7 @@ def test_bias_free_modules_equal_torch(torch, cell, bidirectional):
     kw = {"nonlinearity": "tanh"} if cell == "rnn" else {}
     net = Net(torch, cell, bias=False, bidirectional=bidirectional, **kw)
     assert not any("bias" in k for k in net.rnn.state_dict())
-    x, y = data()
-    z, loss = net.run(x, y)
-    model = model_from_state_dict(
-        net.state_dict(), nonlinearity="tanh" if cell == "rnn" else None, loss="mse"
-    )
-    run = model.forward(x)
-    np.testing.assert_allclose(run.outputs, z, rtol=TOL, atol=TOL)
-    res = run.backward(y)
-    assert abs(res.loss - loss) < TOL * max(1.0, loss)
-    for name, p in net.rnn.named_parameters():
-        np.testing.assert_allclose(res.params["rnn." + name], p.grad.numpy(), atol=TOL)
+    assert_equals_torch(net, nonlinearity="tanh" if cell == "rnn" else None)
 
 
 @pytest.mark.torch
