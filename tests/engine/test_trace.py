@@ -156,6 +156,21 @@ def test_many_to_one_has_a_single_output_at_the_last_step():
     assert tr["steps"][-1]["target"] == 1 and tr["loss"] == tr["steps"][-1]["loss"] > 0
 
 
+@pytest.mark.parametrize("setup", ["many-to-one", "one-to-one"])
+def test_a_classifier_without_targets_explains_its_own_answer(setup):
+    """engine.targets: the default target of a classifier is its predicted label."""
+    from engine.gradcheck import check_param
+
+    model = make(setup=setup, output_size=3)
+    ids = IDS if setup == "many-to-one" else IDS[:1]
+    tr = build_trace(model, ids)
+    predicted = int(np.argmax(model.forward(ids).outputs[-1]))
+    assert tr["steps"][-1]["target"] == predicted == tr["steps"][-1]["top"][0]["index"]
+    assert tr["loss"] > 0 and tr["global_norm"] > 0
+    assert tr == build_trace(model, ids, targets=[predicted])
+    assert check_param(model, ids, None, "head.bias", [0])["loss"] == pytest.approx(tr["loss"])
+
+
 def test_mse_trace_reports_outputs():
     model = make(vocab_size=None, input_size=2, output_size=2, loss="mse", setup="one-to-many")
     y = [[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]
