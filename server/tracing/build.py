@@ -98,6 +98,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = 
         top_k=req.top_k,
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
+        steps=p.steps,
         frames=frames,
         rows=rows,
     )

@@ -23,6 +23,7 @@ def run_check(p: Prepared, req: GradcheckRequest) -> dict:
         "truncate": req.truncate,
         "truncate_mode": req.truncate_mode,
         "clip": req.clip,
+        "steps": p.steps,
     }
     if req.quantity in ("h", "c"):
         return check_hidden(
@@ -42,7 +43,7 @@ def run_check(p: Prepared, req: GradcheckRequest) -> dict:
 
 def validate(p: Prepared, req: GradcheckRequest) -> None:
     cfg = p.entry.model.config
-    T, H = len(p.ids), cfg.hidden_size
+    T, H = p.steps or len(p.ids), cfg.hidden_size
     if req.quantity in ("h", "c"):
         if req.quantity == "c" and cfg.cell != "lstm":
             raise ApiError('quantity "c" (the cell state) exists for LSTM models only.')
