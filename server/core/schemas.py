@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.tasks import TASK_NAMES
+
 CellKind = Literal["rnn", "lstm", "gru"]
 Source = Literal["demo", "trained", "imported"]
 
@@ -61,7 +63,16 @@ class RunRequest(BaseModel):
     model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
     text: str = Field(min_length=1, max_length=100_000, description="The input text.")
     truncate: int | None = Field(
-        None, ge=1, le=100_000, description="Truncated BPTT: gradient flows back at most k steps."
+        None,
+        ge=1,
+        le=100_000,
+        description="Truncated BPTT with k steps: chunks of k steps, no gradient crossing a chunk "
+        "boundary (truncate_mode chunked), or each loss's gradient k steps back (sliding).",
+    )
+    truncate_mode: Literal["chunked", "sliding"] = Field(
+        "chunked",
+        description='How truncate=k cuts BPTT: "chunked" (the course\'s: the state carried from '
+        'chunk to chunk, detached) or "sliding" (a window of k steps per loss; one layer only).',
     )
     clip: float | None = Field(
         None, gt=0, le=1e6, description="Clip the global gradient norm to this value."
@@ -153,7 +164,7 @@ class ModelSummary(BaseModel):
     id: str
     cell: CellKind
     description: str
-    task: str = Field(description="next-char, next-word, classify, ...")
+    task: str = Field(description=f"What the model does: {', '.join(TASK_NAMES)}.")
     vocab_kind: Literal["char", "word"]
     vocab_size: int
     hidden_size: int
@@ -272,6 +283,16 @@ class TraceBackwardStep(BaseModel):
     dW_hh_running_norm: float
 
 
+class Truncation(BaseModel):
+    """How BPTT was truncated: k, the mode, and (chunked) where the chunks are."""
+
+    k: int
+    mode: Literal["chunked", "sliding"]
+    chunks: list[list[int]] | None = Field(
+        description="[start, end) of each chunk in step order (chunked), else null."
+    )
+
+
 class Trace(BaseModel):
     """The trace of docs/contracts.md section 4 (LSTM steps also carry `c`, RNN steps `pre`)."""
 
@@ -297,6 +318,7 @@ class Trace(BaseModel):
     clipped: bool
     clip: float | None
     truncate: int | None
+    truncation: Truncation | None = None
     grad_flow: list[list[float]] | None
 
 

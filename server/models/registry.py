@@ -20,6 +20,7 @@ from pathlib import Path
 
 from engine.model import SequenceModel
 from engine.storage import LoadedModel, load_model, save_model
+from engine.tasks import task_name
 from engine.tokenize import Vocabulary
 from server.core.paths import DEMO_MODELS_DIR
 
@@ -64,7 +65,7 @@ class Entry:
 
     @property
     def task(self) -> str:
-        return self.loaded.task or ("classify" if self.labels else f"next-{self.vocab.level}")
+        return self.loaded.task or task_name(self.vocab.level, classify=bool(self.labels))
 
     def output_names(self) -> list[str]:
         """What the head's outputs are called: class labels or vocabulary tokens."""

@@ -17,12 +17,14 @@ from server.tracing.build import Prepared
 
 
 def run_check(p: Prepared, req: GradcheckRequest) -> dict:
-    model, targets = p.entry.model, p.targets
-    if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
-        # as the trace: a classifier's loss is that of its own predicted label
-        run = model.forward(p.ids, p.state, steps=p.steps)
-        targets = [int(run.outputs[-1].argmax())]
-    common = {"state": p.state, "truncate": req.truncate, "clip": req.clip, "steps": p.steps}
+    model, targets = p.entry.model, p.targets  # None: engine.targets' defaults, as the trace's
+    common = {
+        "state": p.state,
+        "truncate": req.truncate,
+        "truncate_mode": req.truncate_mode,
+        "clip": req.clip,
+        "steps": p.steps,
+    }
     if req.quantity in ("h", "c"):
         return check_hidden(
             model,

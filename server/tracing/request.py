@@ -59,7 +59,7 @@ def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.nd
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
     if req.targets is None:
-        return None  # language model: next token; classifier: its own prediction (in _build)
+        return None  # engine.targets' defaults: the next token; a classifier's own prediction
     names = entry.output_names()
     index = {n: i for i, n in enumerate(names)}
     T_out = 1 if entry.model.config.setup in ("many-to-one", "one-to-one") else T  # (or steps)
@@ -142,6 +142,10 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         raise ApiError("direction: this model reads forward only; use direction 0.")
     if req.truncate is not None and cfg.jordan:
         raise ApiError("truncate is not available for this model.")
+    if req.truncate is not None and req.truncate_mode == "sliding" and L > 1:
+        raise ApiError(
+            'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
+        )
     tokens, ids = tokenize(entry, req.text, s.max_tokens)
     steps = _steps(cfg.setup, req, len(tokens), s.max_tokens)
     targets = _targets(entry, req, steps or len(tokens))

@@ -1,10 +1,11 @@
 """Training jobs: one thread each, at most `max_training_jobs` at once, cancellable.
 
-A job trains with engine.train (which reports through callbacks), then saves the model through
-the registry (engine.storage under the data dir), where it appears as source "trained" and
-survives a restart. Job status is shared with every server process through the data dir
-(server.training.status): any worker answers GET /api/train/{job}, streams /ws/train/{job} and
-cancels with DELETE, whichever worker runs the job.
+A job trains by engine.recipe (the demo models' recipe; engine.train reports through
+callbacks), then saves the model through the registry (engine.storage under the data dir),
+where it appears as source "trained" and survives a restart. Job status is shared with every
+server process through the data dir (server.training.status): any worker answers
+GET /api/train/{job}, streams /ws/train/{job} and cancels with DELETE, whichever worker runs
+the job.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from engine.model import ModelConfig, SequenceModel
-from engine.train import TrainConfig, train_examples, train_lm
+from engine import recipe
+from engine.tasks import BUILTIN, Task, text_task
+from engine.train import TrainConfig
 from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
 from server.models.registry import Registry
 from server.training.status import FINISHED, HEARTBEAT_SECONDS, StatusFiles
-from server.training.tasks import BUILTIN, Task, text_task
 
 log = logging.getLogger("unrolled")
 SHARE_EVERY = 0.2  # seconds between writes of a running job's progress for other processes
@@ -176,18 +177,6 @@ class Jobs:
         req, task = job.request, job.task
         job.touch(state="running")
         try:
-            vocab = task.vocabulary()
-            classify = task.kind == "classify"
-            cfg = ModelConfig(
-                cell=req.cell,
-                vocab_size=len(vocab),
-                hidden_size=req.hidden_size,
-                num_layers=req.layers,
-                output_size=len(task.labels) if classify else len(vocab),
-                setup="many-to-one" if classify else "many-to-many",
-                seed=req.seed,
-            )
-            model = SequenceModel(cfg)
             train_cfg = TrainConfig(
                 steps=req.steps,
                 seq_len=25,
@@ -197,9 +186,8 @@ class Jobs:
                 sample_every=max(req.steps // 10, 20),
                 sample_len=60,
             )
-
             # Loss per predicted token, smoothed: comparable across tasks and chunk lengths.
-            per_update = 1 if classify else min(train_cfg.seq_len, len(task.text) - 1)
+            per_update = recipe.tokens_per_update(task, train_cfg)
 
             def on_step(info: dict) -> None:
                 loss = float(info["raw_loss"]) / per_update
@@ -209,38 +197,30 @@ class Jobs:
             def on_sample(text: str) -> None:
                 job.touch(sample=text)
 
-            if classify:
-                result = train_examples(
-                    model,
-                    task.encoded_examples(vocab),
-                    train_cfg,
-                    on_step,
-                    should_stop=job.stop.is_set,
-                )
-            else:
-                result = train_lm(
-                    model,
-                    vocab.encode(task.text),
-                    train_cfg,
-                    on_step,
-                    on_sample,
-                    should_stop=job.stop.is_set,
-                    decode=vocab.decode,
-                )
+            trained = recipe.train_task(
+                task,
+                req.cell,
+                req.hidden_size,
+                train_cfg,
+                num_layers=req.layers,
+                seed=req.seed,
+                on_step=on_step,
+                on_sample=on_sample,
+                should_stop=job.stop.is_set,
+            )
+            result = trained.result
             if result.stopped:
                 job.touch(state="cancelled")
                 return
             name = req.name or f"{req.cell}-{task.id}"
             entry = self.registry.add(
-                model,
-                vocab,
+                trained.model,
+                trained.vocab,
                 source="trained",
                 name=name,
-                task="classify" if classify else f"next-{vocab.level}",
                 description=f"You trained this {req.cell.upper()} ({req.hidden_size} hidden "
                 f"units, {req.steps} steps): {task.description}",
-                example=task.example,
-                labels=task.labels,
+                **recipe.metadata(task),
             )
             job.touch(state="done", model_id=entry.id, eta_seconds=0.0)
         except Exception as e:  # a job failing must not take the server down

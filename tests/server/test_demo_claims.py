@@ -28,9 +28,12 @@ Panel explanations (explain.js):
 - cell: "Gates that pass through a sigmoid (i, f, o, r, z) lie between 0 (closed) and 1 (open)"
   -> test_sigmoid_gates_lie_between_0_and_1
 - tokens: "Each token becomes a one-hot vector x_t" -> test_each_token_is_a_one_hot_vector
-- clip: "Clipping rescales the whole gradient when its norm exceeds the value you choose";
-  "Truncated BPTT stops each loss's gradient after k steps back in time"
-  -> test_clipping_rescales_the_whole_gradient, test_truncation_stops_each_losss_gradient.
+- clip: "Clipping rescales the whole gradient when its norm exceeds the value you choose"
+  (by PyTorch's factor, clip / (norm + 1e-6)) -> test_clipping_rescales_the_whole_gradient;
+  "Truncated BPTT cuts the sequence into chunks of k steps: the state is carried from one chunk
+  into the next, but no gradient crosses a chunk boundary"
+  -> test_truncation_stops_each_gradient_at_its_chunk (the sliding mode:
+  test_sliding_truncation_stops_each_losss_gradient_k_steps_back).
   (It also said truncation "is cheaper but cannot learn longer dependencies": in this engine a
   truncated backward pass costs 2-3x the full one, as it carries k gradients; removed.)
 - views: "the matrix ||dL_t/dh_s||: how much the loss at step t depends on the state at an
@@ -49,10 +52,10 @@ import numpy as np
 import pytest
 
 from engine.storage import LoadedModel, load_model
+from engine.tasks import BUILTIN, RHYMES
 from engine.trace import build_trace
 from scripts.train_demos import DEMOS
 from server.core.paths import DEMO_MODELS_DIR
-from server.training.tasks import BUILTIN, RHYMES
 
 DEMO_IDS = [spec["id"] for spec in DEMOS]
 CELL_WORDS = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -251,20 +254,39 @@ def test_clipping_rescales_the_whole_gradient(model_id):
     clip = full.global_norm / 4
     clipped = run.backward(targets, clip=clip)
     assert clipped.clipped and not run.backward(targets, clip=4 * full.global_norm).clipped
+    factor = clip / (full.global_norm + 1e-6)  # torch.nn.utils.clip_grad_norm_'s
     total = np.sqrt(sum(np.sum(g**2) for g in clipped.params.values()))
-    assert total == pytest.approx(clip)  # the norm becomes the value chosen
+    assert clip - 1e-6 < total < clip  # the norm becomes the value chosen (PyTorch's 1e-6 short)
+    assert total == pytest.approx(full.global_norm * factor, rel=1e-12)
     for name, g in clipped.params.items():  # every parameter, by the same factor
-        np.testing.assert_allclose(g, full.params[name] / 4, err_msg=name)
+        np.testing.assert_allclose(g, full.params[name] * factor, rtol=1e-12, err_msg=name)
     # and the trace's gradient panel shows the clipped norms
     shown = trace(model_id, clip=clip)["grad_norms"]
     shown_full = trace(model_id)["grad_norms"]
-    assert all(shown[n] == pytest.approx(shown_full[n] / 4) for n in shown)
+    assert all(shown[n] == pytest.approx(shown_full[n] * factor, rel=1e-12) for n in shown)
 
 
 @pytest.mark.parametrize("model_id", ["rnn-rhymes", "lstm-rhymes", "gru-rhymes"])
-def test_truncation_stops_each_losss_gradient(model_id):
+def test_truncation_stops_each_gradient_at_its_chunk(model_id):
+    """Chunks of k steps carry the state forward, but no gradient crosses a chunk boundary."""
     k = 3
-    M = np.array(trace(model_id, truncate=k)["grad_flow"])
+    tr = trace(model_id, truncate=k)
+    M = np.array(tr["grad_flow"])
+    T = len(M)
+    chunk = np.arange(T) // k
+    same = chunk[:, None] == chunk[None, :]
+    past = np.subtract.outer(np.arange(T), np.arange(T)) >= 0  # s <= t
+    assert tr["truncation"]["chunks"] == [[a, min(a + k, T)] for a in range(0, T, k)]
+    assert np.all(M[~same] == 0)
+    assert np.all(M[same & past][: -(T % k or k)] > 0)  # it reaches back to its chunk's start
+    full = np.array(trace(model_id)["grad_flow"])
+    np.testing.assert_allclose(M[same], full[same])
+
+
+@pytest.mark.parametrize("model_id", ["rnn-rhymes", "lstm-rhymes", "gru-rhymes"])
+def test_sliding_truncation_stops_each_losss_gradient_k_steps_back(model_id):
+    k = 3
+    M = np.array(trace(model_id, truncate=k, truncate_mode="sliding")["grad_flow"])
     T = len(M)
     lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - s
     assert np.all(M[lag >= k] == 0)

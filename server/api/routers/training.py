@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
+from engine.tasks import BUILTIN
 from server.api.deps import JobsDep
 from server.core.schemas import ERROR_RESPONSES, TrainRequest, TrainStatus, TrainTask
-from server.training.tasks import BUILTIN
 
 router = APIRouter(prefix="/api/train", tags=["training"])
 
