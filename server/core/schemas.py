@@ -128,6 +128,7 @@ class ModelSummary(BaseModel):
                     "hidden_size": 8,
                     "num_layers": 1,
                     "bidirectional": False,
+                    "nonlinearity": "tanh",
                     "source": "demo",
                     "example": "hell",
                 }
@@ -143,6 +144,9 @@ class ModelSummary(BaseModel):
     hidden_size: int
     num_layers: int
     bidirectional: bool
+    nonlinearity: Literal["tanh", "relu"] | None = Field(
+        None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
+    )
     source: Source
     example: str = Field(description="A text to try first.")
 
@@ -348,6 +352,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in [
         (404, "Not found"),
+        (409, "Refused in the server's present state (e.g. its model quota is full)"),
         (413, "Too large"),
         (422, "Invalid input; `detail` says what to change"),
     ]

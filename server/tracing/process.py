@@ -39,11 +39,12 @@ def main() -> None:
 
     from server.core.errors import ApiError
     from server.core.settings import Settings
+    from server.models.limits import ModelLimits
     from server.models.registry import Registry
     from server.tracing import build as tracing
 
     settings = Settings.model_validate_json(jobs.readline())
-    registry = Registry(settings.data_dir)
+    registry = Registry(settings.data_dir, limits=ModelLimits.from_settings(settings))
 
     def answer(value) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)

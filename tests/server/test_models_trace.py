@@ -11,6 +11,7 @@ SUMMARY_FIELDS = {
     "description",
     "task",
     "vocab_kind",
+    "nonlinearity",
     "vocab_size",
     "hidden_size",
     "num_layers",
