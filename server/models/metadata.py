@@ -111,14 +111,26 @@ def _where(loc: tuple) -> str:
     return "".join(parts) or "metadata"
 
 
+_PHRASES = {  # pydantic error type -> what the field must be
+    "missing": "is required",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_pattern_mismatch": "holds characters that are not allowed there",
+}
+
+
 def _refusal(e: ValidationError) -> ApiError:
     err = e.errors(include_url=False, include_input=False)[0]
-    msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
-    if err.get("type") == "missing":
-        msg = "is required"
-    else:
-        msg = msg[:1].lower() + msg[1:]
-    return ApiError(f"The model file's metadata field '{_where(err['loc'])}' is not valid: {msg}.")
+    phrase = _PHRASES.get(err.get("type", ""))
+    if phrase is None:
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        phrase = f"is not valid: {msg[:1].lower() + msg[1:]}"
+    return ApiError(f"The model file's metadata field '{_where(err['loc'])}' {phrase}.")
 
 
 def check_metadata(meta: object, limits: ModelLimits) -> tuple[StoredMetadata, ModelConfig]:

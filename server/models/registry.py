@@ -148,7 +148,11 @@ class Registry:
         found: list[tuple[Path, str]] = [(p, "demo") for p in sorted(self.demo_dir.glob("*.npz"))]
         if self.user_dir.is_dir():
             found += [(p, "user") for p in sorted(self.user_dir.glob("*.npz"))]
+        paths = {p for p, _ in found}
         with self._lock:
+            gone = [i for i, e in self._entries.items() if e.path not in paths]
+            for model_id in gone:  # removed by hand: no longer served
+                del self._entries[model_id]
             known = {e.path: e for e in self._entries.values()}
         for path, kind in found:
             try:
@@ -165,6 +169,9 @@ class Registry:
             except (ApiError, OSError) as e:
                 self.problems[path] = (mtime, str(e))
                 log.warning("model file %s skipped: %s", path.name, e)
+                if old is not None:  # it was fine before it changed: no longer served
+                    with self._lock:
+                        self._entries.pop(old.id, None)
                 continue
             with self._lock:
                 self._entries[entry.id] = entry
