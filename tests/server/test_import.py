@@ -344,3 +344,29 @@ def test_pt_to_npz_on_a_whole_model_says_what_to_do(tmp_path):
     assert "Traceback" not in run.stderr
     assert "model.state_dict()" in run.stderr and "whole pickled model" in run.stderr
     assert not (tmp_path / "out.npz").exists()
+
+
+@pytest.mark.torch
+def test_a_pt_file_claiming_a_huge_tensor_is_refused_without_allocating_it(client):
+    torch = pytest.importorskip("torch")
+    import resource
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(2, dtype=torch.float64)}, buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    pkl = next(n for n in src.namelist() if n.endswith("data.pkl"))
+    # the pickle says shape (2,) and 2 elements of storage: make both 100,000,000 (800 MB)
+    lying = src.read(pkl).replace(b"K\x02\x85", b"J\x00\xe1\xf5\x05\x85")
+    lying = lying.replace(b"cpu\x94K\x02t", b"cpu\x94J\x00\xe1\xf5\x05t")
+    if lying == src.read(pkl):
+        pytest.skip("this torch version pickles tensors differently")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            zf.writestr(info.filename, lying if info.filename == pkl else src.read(info))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = client.post("/api/models/import", files={"file": ("m.pt", out.getvalue())})
+    assert r.status_code == 422
+    grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grew_kb < 200_000, f"peak memory grew by {grew_kb / 1000:.0f} MB"

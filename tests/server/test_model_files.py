@@ -356,3 +356,38 @@ def test_a_file_that_turns_bad_or_goes_away_is_no_longer_served(client, settings
     planted.unlink()
     registry.rescan()
     assert user_models(client) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cell=st.sampled_from(["rnn", "lstm", "gru"]),
+    vocab=st.integers(1, 7),
+    hidden=st.integers(1, 6),
+    layers=st.integers(1, 3),
+    bidirectional=st.booleans(),
+    embed=st.none() | st.integers(1, 4),
+    labels=st.none() | st.integers(1, 4),
+    extra=st.sampled_from(["", "peephole", "jordan"]),
+)
+def test_the_size_check_counts_what_the_engine_builds(
+    cell, vocab, hidden, layers, bidirectional, embed, labels, extra
+):
+    """The limit is checked on a count made without building the model: it must be exact."""
+    from engine.model import ModelConfig, SequenceModel
+    from server.models.limits import parameter_count
+
+    jordan = extra == "jordan"
+    cfg = ModelConfig(
+        cell=cell,
+        vocab_size=vocab,
+        input_encoding="embedding" if embed else "onehot",
+        embed_size=embed,
+        hidden_size=hidden,
+        num_layers=1 if jordan else layers,
+        bidirectional=bidirectional and not jordan,
+        output_size=labels,
+        peephole=extra == "peephole" and cell == "lstm",
+        jordan=jordan,
+    )
+    built = SequenceModel(cfg).params
+    assert parameter_count(cfg) == sum(a.size for a in built.values())
