@@ -54,8 +54,10 @@ DEMOS = [
         "hidden_size": 48,
         "train": TrainConfig(steps=5000, seq_len=25, optimizer="adam", lr=0.003, seed=0),
         "description": "A vanilla RNN (48 hidden units) trained on the same nursery rhymes as "
-        "lstm-rhymes, for comparison. With no gates, its gradients fade quickly as they flow "
-        "back through time: look at the gradient-flow matrix.",
+        "lstm-rhymes, for comparison. Having no gates does not make its gradients fade faster "
+        "here: in the gradient-flow matrix they reach further back than lstm-rhymes' and "
+        "gru-rhymes', and eight steps back they keep more than half their size (the LSTM's "
+        "keep about a quarter).",
     },
     {
         "id": "gru-rhymes",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,14 +35,22 @@ def check_text(value: str, what: str = "text") -> str:
     return value
 
 
+# A state vector has H numbers; one per layer and direction is at most 16 of them. The model's
+# own H and layer count are checked when the request is prepared (server.tracing.request).
+MAX_STATE_SIZE = 1 << 16
+MAX_STATE_CELLS = 16
+Vector = Annotated[list[float], Field(max_length=MAX_STATE_SIZE)]
+PerCell = Annotated[list[Vector], Field(max_length=MAX_STATE_CELLS)]
+
+
 class InitialState(BaseModel):
     """An explicit initial state. `h` is one vector of H numbers (used for every layer and
     direction) or one vector per layer and direction (layer-major: l0 fwd, l0 rev, l1 fwd, ...).
     `c` is the same for the LSTM cell state (zeros when left out)."""
 
     model_config = ConfigDict(extra="forbid")
-    h: list[float] | list[list[float]] = Field(max_length=16)
-    c: list[float] | list[list[float]] | None = Field(None, max_length=16)
+    h: Vector | PerCell
+    c: Vector | PerCell | None = None
 
 
 class RunRequest(BaseModel):
@@ -68,6 +76,13 @@ class RunRequest(BaseModel):
         "zeros", description='"zeros", "random" (seeded by `seed`) or explicit vectors.'
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
+    steps: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="One-to-many models only: how many steps to run from the one input token "
+        "(default: the number of targets).",
+    )
     layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
     direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
 

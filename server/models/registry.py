@@ -5,6 +5,10 @@ Every file is checked as an upload is (server.models.modelfile: array headers, m
 when it is first seen; one that fails is skipped with a log line, never served, so one bad file
 cannot break the list for everyone. Writes go to a temporary file renamed into place
 (os.replace), and temporary files left by a killed process are removed at start.
+
+Every server process (uvicorn --workers) and trace process has its own Registry on the same
+folder. Each list or lookup first stats `<data_dir>/models/` (one system call): when its mtime
+changed, a model saved or removed by another process is picked up there and then.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,10 @@ from server.models.modelfile import open_model_file
 log = logging.getLogger("unrolled")
 _ID_SAFE = re.compile(r"[^a-z0-9]+")
 TEMP_SUFFIX = ".tmp"  # ".<model id>.<pid>.tmp": hidden, and names the process writing it
+# A folder changed twice within one tick of the file system's clock keeps the same mtime, so an
+# mtime that was this recent when we scanned is not trusted: we scan again (as git does for its
+# "racy" index entries). 2 s covers the coarsest clocks (FAT); ext4 and APFS tick in ms or ns.
+RACY_SECONDS = 2.0
 
 
 def slug(text: str, fallback: str = "model") -> str:
@@ -127,7 +136,9 @@ class Registry:
         self.user_dir = Path(data_dir) / "models"
         self.limits = limits or ModelLimits.from_settings(Settings.model_construct())
         self._entries: dict[str, Entry] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _entries
+        self._scan_lock = threading.Lock()  # one scan at a time
+        self._seen: tuple[int | None, float] | None = None  # (user dir mtime, when we scanned)
         self.problems: dict[Path, tuple[int, str]] = {}  # skipped files: (mtime, why), logged once
         self.remove_stale_temp_files()
         self.rescan()
@@ -143,38 +154,59 @@ class Registry:
             tmp.unlink(missing_ok=True)
             log.info("removed %s, left by a save that did not finish", tmp.name)
 
+    def _user_dir_mtime(self) -> int | None:
+        try:
+            return self.user_dir.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def refresh(self) -> None:
+        """Rescan if another process may have saved or removed a model since our last scan."""
+        seen, mtime = self._seen, self._user_dir_mtime()
+        if seen is None or seen[0] != mtime or seen[1] - (mtime or 0) / 1e9 < RACY_SECONDS:
+            self.rescan()
+
     def rescan(self) -> None:
-        """Pick up files added by another worker process (or by hand)."""
-        found: list[tuple[Path, str]] = [(p, "demo") for p in sorted(self.demo_dir.glob("*.npz"))]
-        if self.user_dir.is_dir():
-            found += [(p, "user") for p in sorted(self.user_dir.glob("*.npz"))]
-        paths = {p for p, _ in found}
-        with self._lock:
-            gone = [i for i, e in self._entries.items() if e.path not in paths]
-            for model_id in gone:  # removed by hand: no longer served
-                del self._entries[model_id]
-            known = {e.path: e for e in self._entries.values()}
-        for path, kind in found:
-            try:
-                mtime = path.stat().st_mtime_ns
-            except OSError:
-                continue  # removed meanwhile
-            old = known.get(path)
-            if old is not None and old.version == mtime:
-                continue
-            if self.problems.get(path, (None,))[0] == mtime:
-                continue  # already refused, unchanged since
-            try:
-                entry = self._open(path, kind, mtime)
-            except (ApiError, OSError) as e:
-                self.problems[path] = (mtime, str(e))
-                log.warning("model file %s skipped: %s", path.name, e)
-                if old is not None:  # it was fine before it changed: no longer served
-                    with self._lock:
-                        self._entries.pop(old.id, None)
-                continue
+        """Read the files added or changed since the last scan (by another worker process, or
+        by hand) and forget the ones removed, or changed into files that do not validate."""
+        with self._scan_lock:
+            self._seen = (self._user_dir_mtime(), time.time())  # before listing: see refresh()
+            found: list[tuple[Path, str]] = [
+                (p, "demo") for p in sorted(self.demo_dir.glob("*.npz"))
+            ]
+            if self.user_dir.is_dir():
+                found += [(p, "user") for p in sorted(self.user_dir.glob("*.npz"))]
             with self._lock:
-                self._entries[entry.id] = entry
+                known = {e.path: e for e in self._entries.values()}
+            for path, kind in found:
+                try:
+                    mtime = path.stat().st_mtime_ns
+                except FileNotFoundError:
+                    continue  # removed while we listed
+                old = known.get(path)
+                unchanged = old is not None and old.version == mtime
+                if unchanged or self.problems.get(path, (None,))[0] == mtime:
+                    continue
+                entry = self._read(path, kind, mtime)
+                with self._lock:
+                    if old is not None:
+                        self._entries.pop(old.id, None)
+                    if entry is not None:
+                        self._entries[entry.id] = entry
+            present = {path for path, _ in found}
+            with self._lock:
+                for model_id, entry in list(self._entries.items()):
+                    if entry.path not in present:
+                        del self._entries[model_id]
+
+    def _read(self, path: Path, kind: str, mtime: int) -> Entry | None:
+        """The file's entry, or None (logged once) if it does not validate."""
+        try:
+            return self._open(path, kind, mtime)
+        except (ApiError, OSError) as e:
+            self.problems[path] = (mtime, str(e))
+            log.warning("model file %s skipped: %s", path.name, e)
+            return None
 
     def _open(self, path: Path, kind: str, mtime: int) -> Entry:
         checked = open_model_file(path, self.limits)
@@ -195,16 +227,18 @@ class Registry:
         return entry
 
     def list(self) -> list[Entry]:
+        self.refresh()
         with self._lock:
             entries = list(self._entries.values())
         order = {"demo": 0, "trained": 1, "imported": 2}
         return sorted(entries, key=lambda e: (order.get(e.source, 3), e.id))
 
     def get(self, model_id: str) -> Entry | None:
+        self.refresh()
         with self._lock:
             entry = self._entries.get(model_id)
         if entry is None:
-            self.rescan()
+            self.rescan()  # also picks up a demo model copied in by hand
             with self._lock:
                 entry = self._entries.get(model_id)
         return entry

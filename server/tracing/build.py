@@ -87,7 +87,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = 
     req, model, targets = p.request, p.entry.model, p.targets
     if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
         # Explain the model's own answer: the loss is that of its predicted label.
-        run = model.forward(p.ids, p.state)
+        run = model.forward(p.ids, p.state, steps=p.steps)
         targets = np.array([int(np.argmax(run.outputs[-1]))])
     return build_forward(
         model,
@@ -101,6 +101,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = 
         top_k=req.top_k,
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
+        steps=p.steps,
         frames=frames,
         rows=rows,
     )

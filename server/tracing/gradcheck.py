@@ -20,9 +20,9 @@ def run_check(p: Prepared, req: GradcheckRequest) -> dict:
     model, targets = p.entry.model, p.targets
     if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
         # as the trace: a classifier's loss is that of its own predicted label
-        run = model.forward(p.ids, p.state)
+        run = model.forward(p.ids, p.state, steps=p.steps)
         targets = [int(run.outputs[-1].argmax())]
-    common = {"state": p.state, "truncate": req.truncate, "clip": req.clip}
+    common = {"state": p.state, "truncate": req.truncate, "clip": req.clip, "steps": p.steps}
     if req.quantity in ("h", "c"):
         return check_hidden(
             model,
@@ -41,7 +41,7 @@ def run_check(p: Prepared, req: GradcheckRequest) -> dict:
 
 def validate(p: Prepared, req: GradcheckRequest) -> None:
     cfg = p.entry.model.config
-    T, H = len(p.ids), cfg.hidden_size
+    T, H = p.steps or len(p.ids), cfg.hidden_size
     if req.quantity in ("h", "c"):
         if req.quantity == "c" and cfg.cell != "lstm":
             raise ApiError('quantity "c" (the cell state) exists for LSTM models only.')

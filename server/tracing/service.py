@@ -43,7 +43,7 @@ class TraceService:
         self.streaming = 0  # WebSocket traces being sent right now
         self.sockets = 0  # open /ws sockets
         self._semaphore: asyncio.Semaphore | None = None
-        self._pool: TraceProcessPool | None = None
+        self.pool: TraceProcessPool | None = None
         self._homes: LRUCache[tuple, int] = LRUCache(HOMES)  # forward half -> its process
         self._no_processes = False  # starting processes failed once: threads from then on
         self._cache = ByteBudgetCache[Computed](settings.trace_cache_mb * 1_000_000, _cost)
@@ -55,7 +55,7 @@ class TraceService:
         """Start the trace processes now (so the first trace is quick) and wait until they
         have loaded the models; if they cannot start, traces run in threads."""
         n = self.settings.trace_processes
-        if not n or self._pool is not None or self._no_processes:
+        if not n or self.pool is not None or self._no_processes:
             return
         pool = TraceProcessPool(self.settings, n)
         try:
@@ -64,12 +64,12 @@ class TraceService:
             log.warning("%s; computing traces in threads", e)
             self._no_processes = True
             return
-        self._pool = pool
+        self.pool = pool
 
     async def stop(self) -> None:
         """Stop the trace processes and wait for them to exit: a server that exits first
         would leave them behind, orphaned."""
-        pool, self._pool = self._pool, None
+        pool, self.pool = self.pool, None
         if pool is not None:
             await pool.stop()
 
@@ -92,15 +92,15 @@ class TraceService:
         return tracing.build(p, self.settings, form)
 
     async def _run(self, p: Prepared, form: str) -> Computed:
-        if self._pool is None and self.settings.trace_processes and not self._no_processes:
+        if self.pool is None and self.settings.trace_processes and not self._no_processes:
             await self.start()  # after stop(): e.g. a second TestClient on the same app
-        if self._pool is None:
+        if self.pool is None:
             # Not abandoned on cancel: the slot is held until the thread is done.
             return await run_in_threadpool(self._build, p, form)
         half = form.partition("-")[0]
         # the backward half goes where its forward pass is kept (whichever the encoding)
         home = self._homes.pop(p.key, None) if half == "backward" else None
-        job = asyncio.ensure_future(self._pool.run(p, form, home))
+        job = asyncio.ensure_future(self.pool.run(p, form, home))
         try:
             result, home = await asyncio.shield(job)
         except asyncio.CancelledError:

@@ -2,7 +2,9 @@
 
 A job trains with engine.train (which reports through callbacks), then saves the model through
 the registry (engine.storage under the data dir), where it appears as source "trained" and
-survives a restart. Job status lives in the process that runs it.
+survives a restart. Job status is shared with every server process through the data dir
+(server.training.status): any worker answers GET /api/train/{job}, streams /ws/train/{job} and
+cancels with DELETE, whichever worker runs the job.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.training.status import FINISHED, HEARTBEAT_SECONDS, StatusFiles
 from server.training.tasks import BUILTIN, Task, text_task
 
 log = logging.getLogger("unrolled")
-FINISHED = ("done", "cancelled", "failed")
+SHARE_EVERY = 0.2  # seconds between writes of a running job's progress for other processes
 
 
 @dataclass
@@ -39,7 +42,10 @@ class Job:
     error: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    changed: float = field(default_factory=time.monotonic)  # streams poll this
+    changed: float = field(default_factory=time.monotonic)
+    shared: float = 0.0  # when the status was last written for other processes
+    share_lock: threading.Lock = field(default_factory=threading.Lock)
+    store: StatusFiles | None = None
 
     def status(self) -> dict:
         loss = self.loss if self.loss is None or self.loss == self.loss else None  # NaN -> None
@@ -56,20 +62,46 @@ class Job:
         }
 
     def touch(self, **changes) -> None:
+        new_state = changes.get("state", self.state) != self.state
         for k, v in changes.items():
             setattr(self, k, v)
         self.changed = time.monotonic()
+        if new_state:  # progress goes out with the next tick; a new state at once
+            self.share()
+
+    def share(self) -> None:
+        """Write the status for the other processes (and as this process's heartbeat)."""
+        if self.store is None:
+            return
+        with self.share_lock:
+            self.shared = time.monotonic()
+            self.store.write(self.status())
 
 
 class Jobs:
     def __init__(self, settings: Settings, registry: Registry):
         self.settings = settings
         self.registry = registry
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job] = {}  # the jobs this process runs
+        self.store = StatusFiles(settings.data_dir)
+        self.store.prune()
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="training-status", daemon=True)
+        self._ticker.start()
 
-    def running(self) -> int:
-        return sum(j.state in ("queued", "running") for j in self.jobs.values())
+    def _unfinished_here(self) -> list[Job]:
+        return [j for j in list(self.jobs.values()) if j.state not in FINISHED]
+
+    def _tick(self) -> None:
+        """Share this process's progress, prove it alive, and pass on cancels from others."""
+        while not self._closing.wait(SHARE_EVERY):
+            for job in self._unfinished_here():
+                if self.store.cancel_requested(job.id):
+                    job.stop.set()
+                since = time.monotonic() - job.shared
+                if job.changed > job.shared or since >= HEARTBEAT_SECONDS:
+                    job.share()
 
     def _task(self, req: TrainRequest) -> Task:
         s = self.settings
@@ -94,31 +126,40 @@ class Jobs:
         if req.steps > s.train_max_steps:
             raise ApiError(f"steps: at most {s.train_max_steps}.")
         task = self._task(req)
-        with self._lock:
-            if self.running() >= s.max_training_jobs:
+        with self._lock:  # counts the jobs of every process (a race between two is possible)
+            if self.store.unfinished() >= s.max_training_jobs:
                 raise ApiError(
                     f"{s.max_training_jobs} training job(s) are already running; wait for one "
                     "to finish or cancel it.",
                     429,
                 )
-            job = Job(uuid.uuid4().hex[:12], req, task)
+            job = Job(uuid.uuid4().hex[:12], req, task, store=self.store)
             self.jobs[job.id] = job
+            job.share()
         job.thread = threading.Thread(target=self._run, args=(job,), daemon=True)
         job.thread.start()
         return job
 
-    def get(self, job_id: str) -> Job:
+    def status(self, job_id: str) -> dict:
+        """The status of a job run by any process on this data dir."""
+        job = self.jobs.get(job_id)
+        status = job.status() if job is not None else self.store.read(job_id)
+        if status is None:
+            raise ApiError(f"There is no training job {job_id!r}.", 404)
+        return status
+
+    def cancel(self, job_id: str) -> dict:
+        """Stop a job; another process's job stops at its next tick (within SHARE_EVERY)."""
         job = self.jobs.get(job_id)
         if job is None:
-            raise ApiError(f"There is no training job {job_id!r}.", 404)
-        return job
-
-    def cancel(self, job_id: str) -> Job:
-        job = self.get(job_id)
+            status = self.status(job_id)
+            if status["state"] not in FINISHED:
+                self.store.request_cancel(job_id)
+            return status
         job.stop.set()
         if job.state == "queued":
             job.touch(state="cancelled")
-        return job
+        return job.status()
 
     async def shutdown(self) -> None:
         for job in self.jobs.values():
@@ -126,6 +167,8 @@ class Jobs:
         for job in self.jobs.values():
             if job.thread is not None:
                 job.thread.join(timeout=5)
+        self._closing.set()
+        self._ticker.join(timeout=5)
 
     # -- the training thread --------------------------------------------------------------
 

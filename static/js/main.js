@@ -96,7 +96,7 @@ function bindExplorer(models) {
   clear(select);
   for (const m of models) {
     const opt = el("option", { value: m.id }, `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` +
-      (m.source && m.source !== "builtin" && m.source !== "built-in" ? ` (${m.source})` : ""));
+      (m.source ? ` (${m.source})` : ""));
     opt.title = m.description || "";
     select.append(opt);
   }
