@@ -13,6 +13,7 @@ from server.core import errors
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
+from server.models.limits import ModelLimits
 from server.models.registry import Registry
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.registry = Registry(settings.data_dir)
+        app.state.registry = Registry(settings.data_dir, limits=ModelLimits.from_settings(settings))
         app.state.traces = TraceService(settings, app.state.registry)
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)

@@ -171,7 +171,7 @@ class ModelSummary(BaseModel):
     num_layers: int
     bidirectional: bool
     nonlinearity: Literal["tanh", "relu"] | None = Field(
-        None, description="An RNN's activation, tanh or relu; null for LSTM and GRU."
+        None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
     )
     source: Source
     example: str = Field(description="A text to try first.")
@@ -389,6 +389,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in [
         (404, "Not found"),
+        (409, "Refused in the server's present state (e.g. its model quota is full)"),
         (413, "Too large"),
         (422, "Invalid input; `detail` says what to change"),
     ]

@@ -93,6 +93,25 @@ class Settings(BaseSettings):
         20_000_000, ge=1024, description="Largest model file accepted by /api/models/import."
     )
 
+    # -- models (imported, trained, and every file the registry reads) ---------------------
+    import_max_hidden: int = Field(2048, ge=1, description="Largest hidden size of a model file.")
+    import_max_layers: int = Field(8, ge=1, description="Most stacked layers of a model file.")
+    import_max_parameters: int = Field(
+        5_000_000,
+        ge=1,
+        description="Most parameters (numbers) in one model file, read from the metadata and "
+        "the array headers before anything is allocated.",
+    )
+    import_max_vocab: int = Field(
+        50_000, ge=1, description="Most tokens in a model's vocabulary (and most class labels)."
+    )
+    max_user_models: int = Field(
+        200, ge=0, description="Most trained and imported models kept; more are refused (409)."
+    )
+    max_user_models_mb: int = Field(
+        1000, ge=0, description="Most disk space for trained and imported models, in MB (409)."
+    )
+
     # -- browser security -----------------------------------------------------------------
     allowed_origins: list[str] = Field(
         default_factory=list,

@@ -4,34 +4,29 @@ The file holds `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0` (more 
 bidirectional: `_reverse`; any module prefix such as `rnn.` or `lstm.`), optionally an output
 layer (one 2-D `*.weight` (O, D) with its `*.bias` (O,)), optionally an embedding
 (`embedding.weight` (V, E)), and optionally `vocab` / `labels` (arrays of strings, or JSON text).
-Loaded with np.load(allow_pickle=False): a pickle inside is refused, never run. Files written by
-engine.storage (Unrolled's own format) are accepted as they are.
+An RNN state dict does not say which nonlinearity it was trained with: the caller must say
+(`nonlinearity`, or a `nonlinearity` string array in the file, which scripts/pt_to_npz.py writes).
+The arrays come from server.models.archive (headers checked first) or server.models.torch_files.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.cells.state_dict import parse_key
 from engine.model import ModelConfig, SequenceModel
-from engine.storage import META_KEY, LoadedModel, ModelFileError, load_model
 from engine.tokenize import UNK, Vocabulary
 from engine.torch_import import recurrent_layout
+from server.core.errors import ApiError
 from server.core.schemas import check_text
+from server.models.limits import ModelLimits, check_size
 
 _EMBEDDING = re.compile(r"^(?:.*\.)?(embedding|embed|emb|encoder|embeddings)\.weight$")
-MAX_HIDDEN = 2048
-MAX_VOCAB = 50_000
-
-
-class ImportProblem(ValueError):
-    """The upload cannot become a model; the message says why, for a person."""
+NONLINEARITIES = ("tanh", "relu")
 
 
 @dataclass
@@ -42,30 +37,7 @@ class Imported:
     notes: list[str]
 
 
-def read_npz(data: bytes, max_unpacked: int) -> dict[str, np.ndarray]:
-    """Arrays of an .npz, refusing pickles and archives that unpack to more than max_unpacked."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as e:
-        raise ImportProblem("The file is not an .npz archive (np.savez writes one).") from e
-    if unpacked > max_unpacked:
-        raise ImportProblem(f"The archive unpacks to {unpacked} bytes; at most {max_unpacked}.")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise ImportProblem(
-                "The file holds Python objects (pickles), which are never loaded; save plain "
-                "arrays (numpy arrays, strings as a unicode array or JSON)."
-            ) from e
-        raise ImportProblem(f"The .npz could not be read: {e}") from e
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise ImportProblem(f"The .npz could not be read: {e}") from e
-
-
-def strings(value: np.ndarray | str | None, what: str) -> list[str] | None:
+def strings(value: np.ndarray | str | None, what: str, max_items: int) -> list[str] | None:
     """A list of strings from a unicode array, JSON text (str, 0-d or uint8 array), or None."""
     if value is None:
         return None
@@ -77,22 +49,22 @@ def strings(value: np.ndarray | str | None, what: str) -> list[str] | None:
         elif value.dtype == np.uint8 and value.ndim == 1:
             items = _json_list(value.tobytes().decode("utf-8", "replace"), what)
         else:
-            raise ImportProblem(f"{what} must be an array of strings or JSON text.")
+            raise ApiError(f"{what} must be an array of strings or JSON text.")
     else:
         items = _json_list(value, what)
     if not items:
-        raise ImportProblem(f"{what} is empty.")
-    if len(items) > MAX_VOCAB:
-        raise ImportProblem(f"{what} has {len(items)} entries; at most {MAX_VOCAB}.")
+        raise ApiError(f"{what} is empty.")
+    if len(items) > max_items:
+        raise ApiError(f"{what} has {len(items)} entries; at most {max_items}.")
     for item in items:
         if not isinstance(item, str) or not item:
-            raise ImportProblem(f"{what} entries must be non-empty strings.")
+            raise ApiError(f"{what} entries must be non-empty strings.")
         try:
             check_text(item, what)
         except ValueError as e:
-            raise ImportProblem(str(e)) from e
+            raise ApiError(str(e)) from e
     if len(set(items)) != len(items):
-        raise ImportProblem(f"{what} has duplicate entries.")
+        raise ApiError(f"{what} has duplicate entries.")
     return items
 
 
@@ -100,17 +72,10 @@ def _json_list(text: str, what: str) -> list:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ImportProblem(f"{what} is not a JSON array of strings ({e.msg}).") from e
+        raise ApiError(f"{what} is not a JSON array of strings ({e.msg}).") from e
     if not isinstance(items, list):
-        raise ImportProblem(f"{what} must be a JSON array of strings.")
+        raise ApiError(f"{what} must be a JSON array of strings.")
     return items
-
-
-def from_unrolled_file(data: bytes) -> LoadedModel:
-    try:
-        return load_model(data)
-    except ModelFileError as e:
-        raise ImportProblem(str(e)) from e
 
 
 def build(
@@ -120,40 +85,42 @@ def build(
     vocab_tokens: list[str] | None,
     vocab_kind: str,
     labels: list[str] | None,
+    nonlinearity: str | None,
+    limits: ModelLimits,
 ) -> Imported:
     """Infer the architecture from the arrays' names and shapes and load them."""
     notes: list[str] = []
-    vocab_tokens = vocab_tokens or strings(arrays.pop("vocab", None), "vocab")
-    labels = labels or strings(arrays.pop("labels", None), "labels")
+    most = limits.max_vocab
+    vocab_tokens = vocab_tokens or strings(arrays.pop("vocab", None), "vocab", most)
+    labels = labels or strings(arrays.pop("labels", None), "labels", most)
     arrays.pop("vocab", None)
     arrays.pop("labels", None)
+    in_file = _nonlinearity_in_file(arrays.pop("nonlinearity", None))
     if vocab_tokens is None:
-        raise ImportProblem("No vocabulary: add a 'vocab' array to the file or a vocab form field.")
+        raise ApiError("No vocabulary: add a 'vocab' array to the file or a vocab form field.")
     for name, a in arrays.items():
         if a.dtype.kind not in "fiu":
-            raise ImportProblem(f"Array {name!r} is not numeric ({a.dtype}).")
+            raise ApiError(f"Array {name!r} is not numeric ({a.dtype}).")
         if not np.isfinite(a).all():
-            raise ImportProblem(f"Array {name!r} holds NaN or infinite values.")
+            raise ApiError(f"Array {name!r} holds NaN or infinite values.")
 
     try:
         layout = recurrent_layout(arrays)  # refuses proj_size & co. in a sentence
     except ValueError as e:
-        raise ImportProblem(str(e)) from e
+        raise ApiError(str(e)) from e
     if cell and cell != layout.cell:
-        raise ImportProblem(
+        raise ApiError(
             f"The weights are those of a {layout.cell.upper()}, not of a {cell.upper()}."
         )
-    H = layout.hidden_size
-    if H > MAX_HIDDEN:
-        raise ImportProblem(f"Hidden size {H} is larger than {MAX_HIDDEN}.")
+    nonlinearity = _choose_nonlinearity(layout.cell, nonlinearity, in_file)
+    H, n_in = layout.hidden_size, layout.input_size
     D = H * (2 if layout.bidirectional else 1)
     recurrent = {k: v for k, v in arrays.items() if parse_key(k)}
-    n_in = layout.input_size
 
     rest = {k: v for k, v in arrays.items() if k not in recurrent}
     embedding = [k for k in rest if _EMBEDDING.match(k) and rest[k].ndim == 2]
     if len(embedding) > 1:
-        raise ImportProblem(f"Several embeddings: {embedding}; keep one.")
+        raise ApiError(f"The file has {len(embedding)} embeddings; keep one.")
     head_w = [
         k
         for k in rest
@@ -163,32 +130,35 @@ def build(
         and rest[k].shape[1] == D
     ]
     if len(head_w) > 1:
-        raise ImportProblem(f"Several possible output layers: {head_w}; keep one.")
+        raise ApiError(f"The file has {len(head_w)} possible output layers; keep one.")
     unused = sorted(
         set(rest) - set(embedding) - set(head_w) - {w[: -len("weight")] + "bias" for w in head_w}
     )
     if unused:
-        raise ImportProblem(f"Arrays the model has no place for: {unused[:10]}.")
+        raise ApiError(
+            f"The file has {len(unused)} array(s) the model has no place for: only PyTorch's "
+            "nn.RNN/LSTM/GRU weights, one embedding and one output layer are read."
+        )
 
     unk = UNK if UNK in vocab_tokens else None
     try:
         vocab = Vocabulary(vocab_tokens, level=vocab_kind, unk=unk)
     except ValueError as e:
-        raise ImportProblem(f"vocab: {e}") from e
+        raise ApiError(f"vocab: {e}") from e
     V = len(vocab)
     sd = dict(recurrent)
     encoding, embed_size = "onehot", None
     if embedding:
         E = rest[embedding[0]]
         if E.shape != (V, n_in):
-            raise ImportProblem(
+            raise ApiError(
                 f"{embedding[0]} has shape {E.shape}; with {V} tokens and "
                 f"weight_ih_l0 reading {n_in} inputs it must be ({V}, {n_in})."
             )
         encoding, embed_size = "embedding", n_in
         sd["embedding.weight"] = E
     elif n_in != V:
-        raise ImportProblem(
+        raise ApiError(
             f"weight_ih_l0 reads {n_in} inputs but the vocabulary has {V} tokens "
             "(one-hot inputs need the same number; or add the embedding)."
         )
@@ -196,18 +166,16 @@ def build(
         W = rest[head_w[0]]
         b = rest.get(head_w[0][: -len("weight")] + "bias", np.zeros(W.shape[0]))
         if b.shape != (W.shape[0],):
-            raise ImportProblem(f"The output bias has shape {b.shape}; expected ({W.shape[0]},).")
+            raise ApiError(f"The output bias has shape {b.shape}; expected ({W.shape[0]},).")
         sd["head.weight"], sd["head.bias"] = W, b
         n_out = W.shape[0]
     else:
         n_out = len(labels) if labels else V
         notes.append("The file has no output layer: predictions come from a random one.")
     if labels and n_out != len(labels):
-        raise ImportProblem(
-            f"The output layer has {n_out} outputs but {len(labels)} labels were given."
-        )
+        raise ApiError(f"The output layer has {n_out} outputs but {len(labels)} labels were given.")
     if not labels and n_out != V:
-        raise ImportProblem(
+        raise ApiError(
             f"The output layer has {n_out} outputs and the vocabulary {V} tokens: "
             "for a classifier, give its labels."
         )
@@ -221,15 +189,38 @@ def build(
         bidirectional=layout.bidirectional,
         output_size=n_out,
         setup="many-to-one" if labels else "many-to-many",
+        nonlinearity=nonlinearity,
         peephole=layout.peephole,
     )
+    check_size(cfg, limits)  # before SequenceModel allocates it (a missing head is built)
     model = SequenceModel(cfg)
     try:
         model.load_state_dict(sd, strict=bool(head_w))
     except ValueError as e:
-        raise ImportProblem(f"The arrays do not fit together: {e}") from e
+        raise ApiError(f"The arrays do not fit together: {e}") from e
     return Imported(model, vocab, labels, notes)
 
 
-def is_unrolled_file(arrays: dict[str, np.ndarray]) -> bool:
-    return META_KEY in arrays
+def _nonlinearity_in_file(value: np.ndarray | None) -> str | None:
+    if value is None:
+        return None
+    if value.dtype.kind != "U" or value.size != 1 or str(value.reshape(())) not in NONLINEARITIES:
+        raise ApiError("The file's 'nonlinearity' array must be the text 'tanh' or 'relu'.")
+    return str(value.reshape(()))
+
+
+def _choose_nonlinearity(cell: str, chosen: str | None, in_file: str | None) -> str:
+    """An RNN's nonlinearity must be stated: its weights look the same either way."""
+    if cell != "rnn":
+        return "tanh"  # LSTM and GRU have no choice to make (ignored if given)
+    if chosen and in_file and chosen != in_file:
+        raise ApiError(
+            f"The file says its RNN uses {in_file} but the form says {chosen}: choose one."
+        )
+    if not (chosen or in_file):
+        raise ApiError(
+            "nonlinearity is required for an RNN state dict: its weights do not say whether "
+            "it was trained with tanh or relu. Choose the one its nn.RNN used "
+            '(nonlinearity="tanh" is PyTorch\'s default).'
+        )
+    return chosen or in_file

@@ -1,8 +1,10 @@
 """The models a user can pick: demo models shipped with the package, plus models trained or
 imported by the user, kept as engine.storage files under `<data_dir>/models/`.
 
-Files are read lazily (the list needs only their metadata, which is read once and cached). Each
-file's extra metadata may hold `id`, `source`, `example`, `labels` and `name`.
+Every file is checked as an upload is (server.models.modelfile: array headers, metadata, sizes)
+when it is first seen; one that fails is skipped with a log line, never served, so one bad file
+cannot break the list for everyone. Writes go to a temporary file renamed into place
+(os.replace), and temporary files left by a killed process are removed at start.
 
 Every server process (uvicorn --workers) and trace process has its own Registry on the same
 folder. Each list or lookup first stats `<data_dir>/models/` (one system call): when its mtime
@@ -11,6 +13,8 @@ changed, a model saved or removed by another process is picked up there and then
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import threading
 import time
@@ -19,12 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.model import SequenceModel
-from engine.storage import LoadedModel, load_model, save_model
+from engine.storage import LoadedModel, save_model
 from engine.tasks import task_name
 from engine.tokenize import Vocabulary
+from server.core.errors import ApiError
 from server.core.paths import DEMO_MODELS_DIR
+from server.core.schemas import ModelDetail
+from server.core.settings import Settings
+from server.models.limits import ModelLimits
+from server.models.metadata import StoredMetadata
+from server.models.modelfile import open_model_file
 
+log = logging.getLogger("unrolled")
 _ID_SAFE = re.compile(r"[^a-z0-9]+")
+TEMP_SUFFIX = ".tmp"  # ".<model id>.<pid>.tmp": hidden, and names the process writing it
 # A folder changed twice within one tick of the file system's clock keeps the same mtime, so an
 # mtime that was this recent when we scanned is not trusted: we scan again (as git does for its
 # "racy" index entries). 2 s covers the coarsest clocks (FAT); ext4 and APFS tick in ms or ns.
@@ -38,12 +50,13 @@ def slug(text: str, fallback: str = "model") -> str:
 
 @dataclass
 class Entry:
-    """One usable model: its file, its source, and (once loaded) the model itself."""
+    """One usable model: its file, its source, and the model itself."""
 
     id: str
     source: str  # "demo" | "trained" | "imported"
     path: Path
     loaded: LoadedModel
+    stored: StoredMetadata
     version: int = 0  # file mtime: cached traces of an older file are not reused
 
     @property
@@ -60,12 +73,11 @@ class Entry:
 
     @property
     def labels(self) -> list[str] | None:
-        labels = self.meta.get("labels")
-        return list(labels) if labels else None
+        return list(self.stored.labels) if self.stored.labels else None
 
     @property
     def task(self) -> str:
-        return self.loaded.task or task_name(self.vocab.level, classify=bool(self.labels))
+        return self.stored.task or task_name(self.vocab.level, classify=bool(self.labels))
 
     def output_names(self) -> list[str]:
         """What the head's outputs are called: class labels or vocabulary tokens."""
@@ -76,7 +88,7 @@ class Entry:
         return {
             "id": self.id,
             "cell": cfg.cell,
-            "description": self.loaded.description or f"A {cfg.cell.upper()} model.",
+            "description": self.stored.description or f"A {cfg.cell.upper()} model.",
             "task": self.task,
             "vocab_kind": self.vocab.level,
             "vocab_size": len(self.vocab),
@@ -85,7 +97,7 @@ class Entry:
             "bidirectional": cfg.bidirectional,
             "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
             "source": self.source,
-            "example": self.meta.get("example") or "".join(self.vocab.tokens[:4]),
+            "example": self.stored.example or "".join(self.vocab.tokens[:4]),
         }
 
     def detail(self) -> dict:
@@ -98,19 +110,50 @@ class Entry:
         }
 
 
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False  # os.kill(pid, 0) would end the process on Windows; assume it is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
 class Registry:
     """Demo models plus the user's models; thread-safe (training jobs add from threads)."""
 
-    def __init__(self, data_dir: Path, demo_dir: Path = DEMO_MODELS_DIR):
+    def __init__(
+        self,
+        data_dir: Path,
+        demo_dir: Path = DEMO_MODELS_DIR,
+        limits: ModelLimits | None = None,
+    ):
         self.demo_dir = demo_dir
         self.user_dir = Path(data_dir) / "models"
+        self.limits = limits or ModelLimits.from_settings(Settings.model_construct())
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()  # guards _entries
         self._scan_lock = threading.Lock()  # one scan at a time
         self._seen: tuple[int | None, float] | None = None  # (user dir mtime, when we scanned)
-        self._unreadable: dict[Path, int] = {}  # path -> mtime: not read again until it changes
-        self.problems: list[str] = []  # files that could not be read (logged, not fatal)
+        self.problems: dict[Path, tuple[int, str]] = {}  # skipped files: (mtime, why), logged once
+        self.remove_stale_temp_files()
         self.rescan()
+
+    def remove_stale_temp_files(self) -> None:
+        """Temporary files of saves that never finished (the process was killed)."""
+        if not self.user_dir.is_dir():
+            return
+        for tmp in self.user_dir.glob(f"*{TEMP_SUFFIX}"):
+            pid = tmp.name.removesuffix(TEMP_SUFFIX).rsplit(".", 1)[-1]
+            if pid.isdigit() and _process_alive(int(pid)):
+                continue  # another worker is writing it right now
+            tmp.unlink(missing_ok=True)
+            log.info("removed %s, left by a save that did not finish", tmp.name)
 
     def _user_dir_mtime(self) -> int | None:
         try:
@@ -126,7 +169,7 @@ class Registry:
 
     def rescan(self) -> None:
         """Read the files added or changed since the last scan (by another worker process, or
-        by hand) and forget the ones removed."""
+        by hand) and forget the ones removed, or changed into files that do not validate."""
         with self._scan_lock:
             self._seen = (self._user_dir_mtime(), time.time())  # before listing: see refresh()
             found: list[tuple[Path, str]] = [
@@ -143,11 +186,13 @@ class Registry:
                     continue  # removed while we listed
                 old = known.get(path)
                 unchanged = old is not None and old.version == mtime
-                if unchanged or self._unreadable.get(path) == mtime:
+                if unchanged or self.problems.get(path, (None,))[0] == mtime:
                     continue
                 entry = self._read(path, kind, mtime)
-                if entry is not None:
-                    with self._lock:
+                with self._lock:
+                    if old is not None:
+                        self._entries.pop(old.id, None)
+                    if entry is not None:
                         self._entries[entry.id] = entry
             present = {path for path, _ in found}
             with self._lock:
@@ -156,19 +201,31 @@ class Registry:
                         del self._entries[model_id]
 
     def _read(self, path: Path, kind: str, mtime: int) -> Entry | None:
+        """The file's entry, or None (logged once) if it does not validate."""
         try:
-            loaded = load_model(path)
-        except (ValueError, OSError) as e:
-            problem = f"{path.name}: {e}"
+            return self._open(path, kind, mtime)
+        except (ApiError, OSError) as e:
+            self.problems[path] = (mtime, str(e))
+            log.warning("model file %s skipped: %s", path.name, e)
+            return None
+
+    def _open(self, path: Path, kind: str, mtime: int) -> Entry:
+        checked = open_model_file(path, self.limits)
+        stored = checked.stored
+        if kind == "demo":
+            source = "demo"
+        elif stored.source in (None, "trained", "imported"):
+            source = stored.source or "trained"
         else:
-            if loaded.vocab is not None:
-                source = "demo" if kind == "demo" else loaded.metadata.get("source", "trained")
-                model_id = loaded.metadata.get("id") or path.stem
-                return Entry(model_id, source, path, loaded, mtime)
-            problem = f"{path.name}: no vocabulary (vector models are not served)"
-        self._unreadable[path] = mtime
-        self.problems.append(problem)
-        return None
+            raise ApiError("a user's model file may not call itself a demo")
+        model_id = stored.id or path.stem
+        with self._lock:
+            holder = self._entries.get(model_id)
+        if holder is not None and holder.path != path:
+            raise ApiError(f"another file already has the id {model_id}")
+        entry = Entry(model_id, source, path, checked.loaded, stored, mtime)
+        ModelDetail.model_validate(entry.detail())  # what the API will answer for it
+        return entry
 
     def list(self) -> list[Entry]:
         self.refresh()
@@ -187,6 +244,40 @@ class Registry:
                 entry = self._entries.get(model_id)
         return entry
 
+    # -- the user's models: a quota, and atomic saves ---------------------------------------
+
+    def _usage(self) -> tuple[int, int]:
+        """(files, bytes) of the user's stored models, as on disk (every worker's)."""
+        files = bytes_ = 0
+        if self.user_dir.is_dir():
+            for p in self.user_dir.glob("*.npz"):
+                try:
+                    bytes_ += p.stat().st_size
+                except OSError:
+                    continue
+                files += 1
+        return files, bytes_
+
+    def check_room(self, new_bytes: int = 0) -> None:
+        """ApiError 409 when one more model (of new_bytes) would pass the quota."""
+        files, used = self._usage()
+        if files + 1 > self.limits.max_user_models:
+            raise ApiError(
+                f"The server already keeps {files} trained and imported models, the most it "
+                "keeps (setting max_user_models); none is deleted on its own. Ask whoever runs "
+                "the server to remove some from its data folder, or to raise the limit.",
+                409,
+            )
+        if used + new_bytes > self.limits.max_user_bytes:
+            mb = self.limits.max_user_bytes // 1_000_000
+            raise ApiError(
+                f"The trained and imported models already use {used // 1_000_000} MB, and this "
+                f"one would pass the {mb} MB the server keeps (setting max_user_models_mb); none "
+                "is deleted on its own. Ask whoever runs the server to remove some from its "
+                "data folder, or to raise the limit.",
+                409,
+            )
+
     def add(
         self,
         model: SequenceModel,
@@ -199,18 +290,31 @@ class Registry:
         example: str = "",
         labels: list[str] | None = None,
     ) -> Entry:
-        """Save a user model under the data dir and make it available at once."""
+        """Save a user model under the data dir and make it available at once.
+
+        ApiError 409 past the quota (nothing is written); 422 if what would be stored does not
+        validate (nothing is kept)."""
         self.user_dir.mkdir(parents=True, exist_ok=True)
         model_id = f"{slug(name)}-{uuid.uuid4().hex[:6]}"
         path = self.user_dir / f"{model_id}.npz"
         extra = {"id": model_id, "source": source, "example": example, "name": name}
         if labels:
             extra["labels"] = labels
-        tmp = path.with_suffix(".tmp")
-        save_model(tmp, model, vocab=vocab, task=task, description=description, extra=extra)
-        tmp.replace(path)  # atomic: another worker never sees half a file
-        loaded = load_model(path)
-        entry = Entry(model_id, source, path, loaded, path.stat().st_mtime_ns)
+        tmp = self.user_dir / f".{model_id}.{os.getpid()}{TEMP_SUFFIX}"
+        try:
+            with open(tmp, "wb") as f:
+                save_model(f, model, vocab=vocab, task=task, description=description, extra=extra)
+                f.flush()
+                os.fsync(f.fileno())  # the rename below must never expose half a file
+            checked = open_model_file(tmp, self.limits)
+            entry = Entry(model_id, source, path, checked.loaded, checked.stored)
+            ModelDetail.model_validate(entry.detail())
+            with self._lock:  # one check-and-rename at a time in this process
+                self.check_room(tmp.stat().st_size)
+                os.replace(tmp, path)  # atomic: another worker never sees half a file
+        finally:
+            tmp.unlink(missing_ok=True)
+        entry.version = path.stat().st_mtime_ns
         with self._lock:
             self._entries[model_id] = entry
         return entry

@@ -15,6 +15,7 @@ import signal
 
 from server.core.errors import ApiError
 from server.core.settings import Settings
+from server.models.limits import ModelLimits
 from server.models.registry import Registry
 from server.tracing import build
 from server.tracing.request import Prepared, prepare
@@ -28,7 +29,7 @@ def start(settings_json: str) -> None:
     global _settings, _registry
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _settings = Settings.model_validate_json(settings_json)
-    _registry = Registry(_settings.data_dir)
+    _registry = Registry(_settings.data_dir, limits=ModelLimits.from_settings(_settings))
     warm_up(_registry, _settings)
 
 

@@ -38,6 +38,7 @@ def test_worker_process_sees_models_added_later(make_client):
     }
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    m = c.post("/api/models/import", files={"file": ("m.npz", buf.getvalue())}).json()
+    form = {"nonlinearity": "tanh"}  # an RNN state dict must say which
+    m = c.post("/api/models/import", files={"file": ("m.npz", buf.getvalue())}, data=form).json()
     r = c.post("/api/trace", json={"model": m["id"], "text": "xyz"})
     assert r.status_code == 200 and r.json()["tokens"] == ["x", "y", "z"]
