@@ -361,10 +361,14 @@ def step_record(
     The frame has no "t" (the caller knows the position) and no target or loss.
     """
     new_state, rec = model.step(token_id, state)
-    cell_rec = rec["layers"][layer][0]
-    cell = model.cells[layer][0]
     frame = {"input_index": int(token_id) if model.config.vocab_size is not None else None}
-    frame.update(_cell_frame(cell_rec, cell.gate_names, cell.kind))
+    frame.update(cell_frame(model, rec, layer))
     frame.update(_output_frame(model, rec["output"], rec.get("probs"), top_k))
     frame.update(target=None, loss=None)
     return new_state, frame
+
+
+def cell_frame(model: SequenceModel, rec: dict, layer: int = -1) -> dict:
+    """h (and c, pre), gates of one model.step record at `layer`, as a frame's lists."""
+    cell = model.cells[layer][0]
+    return _cell_frame(rec["layers"][layer][0], cell.gate_names, cell.kind)
