@@ -8,7 +8,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
-from server.api.routers import gradcheck, health, imports, models, pages, trace, training, ws
+from server.api.routers import (
+    gradcheck,
+    health,
+    imports,
+    models,
+    pages,
+    sample,
+    trace,
+    training,
+    ws,
+)
 from server.core import errors
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
@@ -50,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.allowed_origins = allowed_origins(settings)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, training, imports):
+    for router in (health, models, trace, gradcheck, sample, training, imports):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from engine.model import ModelState
 from server.core.errors import ApiError, describe_validation_errors
 from server.core.responses import dumps
-from server.core.schemas import TraceRequest, check_text
+from server.core.schemas import SampleRequest, TraceRequest, check_text
 from server.core.settings import Settings
 from server.models.registry import Entry
 from server.tracing.service import TraceService
@@ -165,8 +165,10 @@ class Session:
                 await self.feed(message)
             elif kind == "reset":
                 await self.reset(message)
+            elif kind == "sample":
+                await self.sample(message)
             else:
-                await self.error("Unknown message type; use trace, feed or reset.")
+                await self.error("Unknown message type; use trace, feed, reset or sample.")
         except ApiError as e:
             await self.error(str(e))
 
@@ -254,6 +256,21 @@ class Session:
         live.t += len(frames)
         for frame in frames:
             await self.send(dumps(frame).decode())
+
+    async def sample(self, message: dict) -> None:
+        """Generate text: one {"phase": "sample"} frame per token, then "sample-done". The
+        live-typing state is left as it was."""
+        try:
+            req = SampleRequest.model_validate(message)
+        except ValidationError as e:
+            await self.error(describe_validation_errors(e.errors()))
+            return
+        frames = await self.traces.sample(req, "frames")
+        self.traces.streaming += 1
+        try:
+            await self._stream(frames, message.get("batch") is True)
+        finally:
+            self.traces.streaming -= 1
 
     async def reset(self, message: dict) -> None:
         live = self._model(message) if message.get("model") or self.live else None

@@ -1,4 +1,5 @@
-"""The trace service: the one place a route asks for a trace, a gradient check or live steps.
+"""The trace service: the one place a route asks for a trace, a gradient check, live steps or
+a sample.
 
 Never on the event loop, a bounded number at a time, cached.
 
@@ -21,11 +22,11 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.model import ModelState
 from server.core.cache import ByteBudgetCache
-from server.core.schemas import GradcheckRequest, TraceRequest
+from server.core.schemas import GradcheckRequest, SampleRequest, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 from server.tracing import build as tracing
-from server.tracing import gradcheck, request
+from server.tracing import gradcheck, request, sampling
 from server.tracing.build import Computed
 from server.tracing.pool import TraceProcessError, TraceProcessPool
 from server.tracing.request import Prepared
@@ -159,6 +160,13 @@ class TraceService:
         prepared = self.prepare(gradcheck.trace_request(req))
         async with self.semaphore:
             return await run_in_threadpool(gradcheck.check, prepared, req)
+
+    async def sample(self, req: SampleRequest, form: str = "body") -> bytes | list[str]:
+        """Generated text, step by step (server.tracing.sampling.run's `form`): checked here,
+        computed and serialised in a thread under the trace bound."""
+        prepared = sampling.prepare(req, self.registry, self.settings)
+        async with self.semaphore:
+            return await run_in_threadpool(sampling.run, prepared, form)
 
     # -- live typing ------------------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""Generating text: a SampleRequest checked once, then engine.sample.sample_steps named.
+
+The prime goes through the trace's own path (server.tracing.request.prepare: length, tokens,
+unknown tokens), so a text that traces also primes; its messages say "prime" for "text". Only
+language models sample (engine.sample.sampling_refusal says why another cannot). The trace
+service runs `run` off the event loop, under the trace bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.sample import SamplingError, sample_steps, sampling_refusal
+from server.core.errors import ApiError
+from server.core.responses import dumps
+from server.core.schemas import SampleRequest, TraceRequest
+from server.core.settings import Settings
+from server.models.registry import Entry, Registry
+from server.tracing import request
+
+
+@dataclass
+class PreparedSample:
+    entry: Entry
+    request: SampleRequest
+    tokens: list[str]  # the prime's
+    ids: np.ndarray  # (T,)
+
+
+def prepare(req: SampleRequest, registry: Registry, s: Settings) -> PreparedSample:
+    """Check the request against the limits and the model; 4xx errors as ApiError."""
+    entry = request.entry_for(registry, req.model)
+    why = sampling_refusal(entry.model)
+    if entry.labels:
+        why = "it is a classifier, it predicts a label rather than the next token"
+    if why is not None:
+        raise ApiError(
+            f"This model cannot generate text: {why}. Choose a language model (one that "
+            "predicts the next token at every step)."
+        )
+    if req.n > s.max_sample_tokens:
+        raise ApiError(f"n: at most {s.max_sample_tokens} tokens are generated at once.")
+    if req.top_k > s.max_top_k:
+        raise ApiError(f"top_k may be at most {s.max_top_k}.")
+    try:
+        traced = request.prepare(
+            TraceRequest(model=req.model, text=req.prime, flow=False), registry, s
+        )
+    except ApiError as e:
+        message = str(e)
+        if message.startswith("text"):
+            message = "prime" + message.removeprefix("text")
+        raise ApiError(message, e.status) from e
+    return PreparedSample(traced.entry, req, traced.tokens, traced.ids)
+
+
+def run(p: PreparedSample, form: str = "body") -> bytes | list[str]:
+    """The generation serialised (here, off the event loop) as `form`: "body", the Sample body
+    (server.core.schemas.Sample) as JSON; "frames", the WebSocket's JSON texts, one
+    {"phase": "sample", ...step} per token, then {"phase": "sample-done", ...the rest}."""
+    body = generate(p)
+    if form == "body":
+        return dumps(body)
+    steps = body.pop("steps")
+    frames = [{"phase": "sample", **step} for step in steps]
+    frames.append({"phase": "sample-done", **body})
+    return [dumps(f).decode() for f in frames]
+
+
+def generate(p: PreparedSample) -> dict:
+    """The generation as the Sample body (server.core.schemas.Sample)."""
+    req, entry = p.request, p.entry
+    model = entry.model
+    try:
+        frames, _ = sample_steps(
+            model, p.ids, req.n, req.temperature, seed=req.seed, top_k=req.top_k
+        )
+    except SamplingError as e:
+        raise ApiError(f"This model cannot generate text: {e}.") from e
+    names = entry.output_names()
+    for frame in frames:
+        frame["input_token"] = names[frame["input_index"]]
+        frame["token"] = names[frame["id"]]
+        for q in frame["top"]:
+            q["token"] = names[q["index"]]
+    ids = [f["id"] for f in frames]
+    cfg = model.config
+    return {
+        "model": entry.id,
+        "cell": cfg.cell,
+        "task": entry.task,
+        "vocab_kind": entry.vocab.level,
+        "hidden_size": cfg.hidden_size,
+        "gate_names": list(model.cells[-1][0].gate_names),
+        "prime": p.tokens,
+        "n": req.n,
+        "temperature": req.temperature,
+        "seed": req.seed,
+        "tokens": [f["token"] for f in frames],
+        "ids": ids,
+        "text": entry.vocab.decode(ids),
+        "steps": frames,
+    }
