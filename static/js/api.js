@@ -45,6 +45,16 @@ export async function fetchTrace(body, signal) {
   }));
 }
 
+/** Generate text (POST /api/sample): every step's input, distribution and draw. */
+export async function fetchSample(body, signal) {
+  return json(await fetch("/api/sample", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  }));
+}
+
 /** Finite-difference check of one gradient entry (server computes both sides). */
 export async function gradcheck(body) {
   return json(await fetch("/api/gradcheck", {
@@ -56,8 +66,9 @@ export async function gradcheck(body) {
 
 /**
  * The /ws client (contracts §5). A trace request resolves with a full trace assembled from the
- * start/forward/backward/done frames; live feed frames are handed to `onLive` one by one.
- * Requests are answered in order, so pending traces form a queue.
+ * start/forward/backward/done frames; a sample request with the POST /api/sample body assembled
+ * from its sample/sample-done frames; live feed frames are handed to `onLive` one by one.
+ * Requests are answered in order, so pending traces and samples form one queue.
  */
 export class TraceSocket {
   constructor({ onLive = () => {}, onError = () => {}, onStatus = () => {} } = {}) {
@@ -110,6 +121,14 @@ export class TraceSocket {
     const head = this.pending[0];
     if (!head) return;
     const { phase, ...rest } = msg;
+    if (head.kind === "sample") {
+      if (phase === "sample") head.steps.push(rest);
+      else if (phase === "sample-done") {
+        this.pending.shift();
+        head.resolve({ ...rest, steps: head.steps });
+      }
+      return;
+    }
     if (phase === "start") {
       head.trace = { ...rest, steps: [], backward: [], grad_flow: null };
     } else if (phase === "forward" && head.trace) {
@@ -129,6 +148,15 @@ export class TraceSocket {
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject, trace: null });
       this.ws.send(JSON.stringify({ type: "trace", encoding: "binary", ...body }));
+    });
+  }
+
+  /** Generate text (the fields of POST /api/sample); the live-typing state is left alone. */
+  async sample(body) {
+    await this.connect();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject, kind: "sample", steps: [] });
+      this.ws.send(JSON.stringify({ type: "sample", batch: true, ...body }));
     });
   }
 

@@ -1,6 +1,6 @@
 // Owns the current trace: loads it (WebSocket stream, or POST as a fallback), extends it with
 // live-typed steps, and tells every view. Views never fetch the sentence themselves.
-import { fetchTrace, traceRequest, TraceSocket } from "./api.js";
+import { fetchSample, fetchTrace, traceRequest, TraceSocket } from "./api.js";
 
 export class Controller extends EventTarget {
   constructor(state, player, views) {
@@ -76,6 +76,17 @@ export class Controller extends EventTarget {
       for (const v of this.views) v.update(trace);
     } else {
       for (const v of this.views) v.reset(reason);
+    }
+  }
+
+  /** Generate text (POST /api/sample's body and answer): over the socket, else a plain POST. */
+  async sample(body) {
+    try {
+      await this.socket.connect();
+      return await this.socket.sample(body);
+    } catch (wsErr) {
+      if (this.socket.isOpen) throw wsErr;            // a real error from the server
+      return fetchSample(body);
     }
   }
 

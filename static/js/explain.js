@@ -38,7 +38,17 @@ export const EXPLAIN = {
     "Heatmaps show every unit (rows) at every step (columns). Gradients shows ‖dL/dh_t‖ on a log scale " +
     "and the matrix ‖∂L_t/∂h_s‖: how much the loss at step t depends on the state at an earlier step s. " +
     "Fading colours to the left mean vanishing gradients. Compare runs your sentence through an RNN, an " +
-    "LSTM and a GRU side by side."],
+    "LSTM and a GRU side by side. Generate lets a language model continue your sentence."],
+  generate: ["Generating text, one token at a time",
+    "A language model predicts a distribution over the next token. To generate, it is primed with your " +
+    "sentence, then a token is drawn from that distribution and fed back in as the next input, again and " +
+    "again: one input, a whole sequence out (one-to-many). The temperature T divides the scores z before " +
+    "the softmax, p = softmax(z / T): below 1 the favourite gets even more likely, above 1 the choice " +
+    "gets more random, and T = 0 always takes the most likely token (the argmax). The bars show p at " +
+    "your temperature; the dashed mark is the model's own probability (T = 1). The seed fixes the " +
+    "random draws: the same seed and temperature give the same text. Step through with ◀ ▶ or press " +
+    "Play: each step shows the input, the hidden state h (and c in an LSTM), the distribution and the " +
+    "token drawn, which returns as the next input along the dashed arrow."],
   ledger: ["Running totals",
     "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
     "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],

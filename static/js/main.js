@@ -16,6 +16,7 @@ import { EquationsView } from "./views/equations.js";
 import { HeatmapsView } from "./views/heatmaps.js";
 import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
+import { GenerateView } from "./views/generate.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -28,14 +29,17 @@ const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") })
 const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
   model: () => controller.model });
 const views = [unrolled, cell];
-let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null;
+let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);
   equations = new EquationsView($("equations"), state, { model: () => controller.model });
   heatmaps = new HeatmapsView($("view-heatmaps"), state);
   gradients = new GradientsView($("view-gradients"), state);
   compare = new CompareView($("view-compare"), state);
-  views.push(tokens, equations, heatmaps, gradients, compare);
+  generate = new GenerateView($("view-generate"), state, { sample: (body) => controller.sample(body),
+    maxTokens: Number(document.body.dataset.maxSampleTokens) || 500,
+    topK: Math.min(8, Number(document.body.dataset.maxTopK) || 8) });
+  views.push(tokens, equations, heatmaps, gradients, compare, generate);
 }
 const controller = new Controller(state, player, views);
 const numberFields = {};   // the clip and truncate boxes (explorer only)
@@ -98,6 +102,7 @@ state.addEventListener("change", (e) => {
   if (has("phase")) controller.ensureBackward();
   if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
+  if (generate && ["temperature", "seed", "n"].some(has)) generate.render();
 });
 
 // ---- explorer-only controls -------------------------------------------------------------------

@@ -10,12 +10,16 @@ export const PROPS = [
   { name: "unit", type: "int", def: 0, history: true },         // selected hidden unit
   { name: "clip", type: "float?", def: null, history: true },   // gradient clipping value
   { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
-  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare"], def: "heatmaps", history: true },
+  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
   { name: "direction", type: "int", def: 0, max: 1, history: true }, // 0 forward, 1 reverse
   { name: "gscale", type: "enum", values: ["auto", "fixed"], def: "auto", history: true }, // gradient colours
+  // Generate: p = softmax(z / temperature) (0 = argmax), the seed of the draws, tokens to draw
+  { name: "temperature", type: "float", def: 1, min: 0, max: 2, history: true },
+  { name: "seed", type: "int", def: 0, max: 2147483647, history: true },
+  { name: "n", type: "int", def: 20, min: 1, history: true },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
@@ -27,7 +31,11 @@ function parse(prop, raw) {
       const n = parseInt(raw, 10);
       return Number.isFinite(n) && n >= (prop.min ?? 0) && n <= (prop.max ?? Infinity) ? n : prop.def;
     }
-    case "float": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : prop.def; }
+    case "float": {   // above 0 unless the table gives a min
+      const n = parseFloat(raw);
+      const low = prop.min == null ? n > 0 : n >= prop.min;
+      return Number.isFinite(n) && low && n <= (prop.max ?? Infinity) ? n : prop.def;
+    }
     case "int?": { const n = parseInt(raw, 10); return Number.isFinite(n) && n > 0 ? n : null; }
     case "float?": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : null; }
     case "enum": return prop.values.includes(raw) ? raw : prop.def;
