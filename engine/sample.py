@@ -16,7 +16,8 @@ course's one-to-many picture), one frame per generated token t = 0..n-1:
 - ``id``: the drawn token, with its ``p`` and ``p_model`` (it need not be in ``top``).
 
 At temperature 0 the draw is the argmax and ``p`` is the limit of softmax(z / T) as T -> 0:
-1 on the argmax (the first, in a tie), 0 elsewhere.
+1 on the argmax (the first, in a tie), 0 elsewhere; so is a temperature so small that z / T
+overflows.
 """
 
 from __future__ import annotations
@@ -50,13 +51,23 @@ def sampling_refusal(model: SequenceModel) -> str | None:
     return None
 
 
-def tempered(z: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(z / temperature); at 0 its limit, all of the mass on the (first) argmax."""
+def tempered(z: np.ndarray, temperature: float) -> np.ndarray | None:
+    """softmax(z / temperature); None at 0 (the limit: all of the mass on the argmax), and
+    for a temperature so small that z / temperature overflows (the same limit, in floats)."""
     if temperature == 0:
-        p = np.zeros_like(z, dtype=np.float64)
-        p[int(np.argmax(z))] = 1.0
-        return p
-    return softmax((z / temperature)[None])[0]
+        return None
+    with np.errstate(over="ignore"):
+        scaled = z / temperature
+    if not np.isfinite(scaled).all():
+        return None
+    return softmax(scaled[None])[0]
+
+
+def argmax_distribution(z: np.ndarray) -> np.ndarray:
+    """The limit of softmax(z / T) as T -> 0: 1 on the (first) argmax, 0 elsewhere."""
+    p = np.zeros(z.shape[0])
+    p[int(np.argmax(z))] = 1.0
+    return p
 
 
 def _generate(
@@ -68,7 +79,7 @@ def _generate(
     state: ModelState | None,
     on_draw: Callable[[dict, np.ndarray | None, int], None] | None = None,
 ) -> tuple[list[int], ModelState]:
-    """The one sampling loop: on_draw(step record, p or None at temperature 0, drawn id)."""
+    """The one sampling loop: on_draw(step record, p (None: the argmax), drawn id)."""
     why = sampling_refusal(model)
     if why is not None:
         raise SamplingError(why)
@@ -85,11 +96,8 @@ def _generate(
         z = rec["output"]
         if not np.isfinite(z).all():
             raise SamplingError("the model's outputs are not finite numbers: it cannot sample")
-        if temperature == 0:
-            p, k = None, int(np.argmax(z))
-        else:
-            p = softmax((z / temperature)[None])[0]
-            k = int(rng.choice(len(p), p=p))
+        p = tempered(z, temperature)
+        k = int(np.argmax(z)) if p is None else int(rng.choice(len(p), p=p))
         if on_draw is not None:
             on_draw(rec, p, k)
         out.append(k)
@@ -126,7 +134,7 @@ def sample_steps(
 
     def on_draw(rec: dict, p: np.ndarray | None, k: int) -> None:
         p_model = rec["probs"]
-        p = tempered(rec["output"], 0) if p is None else p
+        p = argmax_distribution(rec["output"]) if p is None else p
         kk = max(0, min(int(top_k), p_model.shape[0]))
         # by p, then (at temperature 0, where p is one-hot) by p_model; ties to the lower index
         order = np.lexsort((-p_model, -p))[:kk]

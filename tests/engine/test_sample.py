@@ -6,7 +6,14 @@ import pytest
 
 from engine.heads import softmax
 from engine.model import ModelConfig, SequenceModel
-from engine.sample import SamplingError, sample, sample_steps, sampling_refusal, tempered
+from engine.sample import (
+    SamplingError,
+    argmax_distribution,
+    sample,
+    sample_steps,
+    sampling_refusal,
+    tempered,
+)
 
 V, H = 7, 6
 TOL = 1e-12
@@ -70,7 +77,10 @@ def test_temperature_zero_is_the_argmax_and_small_temperatures_approach_it(cell)
         assert all(q["p"] == 0.0 for q in f["top"][1:])
     cold, _ = sample(model, [2], 15, 1e-6, seed=0)
     assert cold == ids
-    np.testing.assert_allclose(tempered(z[0], 1e-3), tempered(z[0], 0), atol=1e-9)
+    np.testing.assert_allclose(tempered(z[0], 1e-3), argmax_distribution(z[0]), atol=1e-9)
+    assert tempered(z[0], 0) is None and tempered(z[0], 1e-310) is None  # z / T overflows
+    tiny, _ = sample_steps(model, [2], 15, 1e-310, seed=0)
+    assert [f["id"] for f in tiny] == ids and all(f["p"] == 1.0 for f in tiny)
 
 
 def test_frames_carry_the_cell_state_of_each_step():
