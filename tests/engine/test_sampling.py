@@ -9,6 +9,7 @@ from engine.model import ModelConfig, SequenceModel
 from engine.sample import (
     SamplingError,
     argmax_distribution,
+    draw,
     sample,
     sample_steps,
     sampling_refusal,
@@ -63,6 +64,12 @@ def test_steps_draw_what_sample_draws_and_a_seed_reproduces_them(cell):
     h = state.cells[-1][0][0] if cell == "lstm" else state.cells[-1][0]
     h2 = state2.cells[-1][0][0] if cell == "lstm" else state2.cells[-1][0]
     np.testing.assert_array_equal(h, h2)
+
+
+def test_draw_is_generator_choice():
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    p = softmax(np.random.default_rng(0).standard_normal(V) * 2)
+    assert [draw(rng_a, p) for _ in range(2000)] == [int(rng_b.choice(V, p=p)) for _ in range(2000)]
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
