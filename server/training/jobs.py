@@ -127,6 +127,7 @@ class Jobs:
         if req.steps > s.train_max_steps:
             raise ApiError(f"steps: at most {s.train_max_steps}.")
         task = self._task(req)
+        self.registry.check_room()  # refused now, not after the training: a full model store
         with self._lock:  # counts the jobs of every process (a race between two is possible)
             if self.store.unfinished() >= s.max_training_jobs:
                 raise ApiError(
@@ -223,6 +224,8 @@ class Jobs:
                 **recipe.metadata(task),
             )
             job.touch(state="done", model_id=entry.id, eta_seconds=0.0)
+        except ApiError as e:  # e.g. the model store filled up while it trained: said, not logged
+            job.touch(state="failed", error=str(e))
         except Exception as e:  # a job failing must not take the server down
             log.exception("training job %s failed", job.id)
             job.touch(state="failed", error=f"Training failed: {e}")
