@@ -17,7 +17,8 @@ from server.models.registry import Registry
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 from server.web.assets import HashedStaticFiles
-from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
+from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from server.web.trust import TrustMiddleware, allowed_origins
 
 DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, forward and through
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
@@ -55,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-    # Middleware added last runs first: headers outermost (so even a 413 carries them),
-    # then the size cap, then CORS.
+    # Middleware added last runs first: headers outermost (so even a 413 carries them), then
+    # who may ask at all (Host, Origin), then the size cap, then CORS.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -69,5 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.upload_max_bytes,
     )
+    app.add_middleware(TrustMiddleware, settings=settings, origins=app.state.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
     return app

@@ -57,7 +57,7 @@ def test_installed_app_serves_page_from_another_directory(wheel, tmp_path):
         "from server.core.settings import Settings\n"
         f"assert server.__file__.startswith({str(site)!r}), server.__file__\n"
         f"app = create_app(Settings(data_dir={str(tmp_path / 'data')!r}))\n"
-        "with TestClient(app) as c:\n"
+        "with TestClient(app, base_url='http://localhost') as c:\n"
         "    page = c.get('/')\n"
         "    assert page.status_code == 200, page.status_code\n"
         "    assert 'Unrolled' in page.text\n"
