@@ -21,6 +21,7 @@ from server.core.responses import dumps
 from server.core.schemas import TraceRequest, check_text
 from server.core.settings import Settings
 from server.models.registry import Entry
+from server.tracing import request
 from server.tracing.service import TraceService
 
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what sending to a closed socket raises
@@ -244,10 +245,7 @@ class Session:
             raise ApiError(
                 f"Live typing is limited to {self.settings.max_tokens} tokens; send a reset."
             )
-        try:
-            ids = live.entry.vocab.encode_tokens(tokens)
-        except ValueError as e:
-            raise ApiError(f"Model {live.entry.id!r} does not know these {e}.") from e
+        ids = request.encode(live.entry, tokens)
         live.state, frames = await self.traces.live_steps(
             live.entry, live.state, ids, tokens, live.t, self.top_k
         )

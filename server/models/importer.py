@@ -28,6 +28,7 @@ _EMBEDDING = re.compile(r"^(?:.*\.)?(embedding|embed|emb|encoder|embeddings)\.we
 _GATES_TO_CELL = {1: "rnn", 3: "gru", 4: "lstm"}
 MAX_HIDDEN = 2048
 MAX_VOCAB = 50_000
+NOT_NPZ = "The file could not be read as an .npz (a zip of .npy arrays, as numpy.savez writes)."
 
 
 class ImportProblem(ValueError):
@@ -60,9 +61,9 @@ def read_npz(data: bytes, max_unpacked: int) -> dict[str, np.ndarray]:
                 "The file holds Python objects (pickles), which are never loaded; save plain "
                 "arrays (numpy arrays, strings as a unicode array or JSON)."
             ) from e
-        raise ImportProblem(f"The .npz could not be read: {e}") from e
+        raise ImportProblem(NOT_NPZ) from e
     except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise ImportProblem(f"The .npz could not be read: {e}") from e
+        raise ImportProblem(NOT_NPZ) from e
 
 
 def strings(value: np.ndarray | str | None, what: str) -> list[str] | None:
@@ -192,7 +193,7 @@ def build(
     try:
         vocab = Vocabulary(vocab_tokens, level=vocab_kind, unk=unk)
     except ValueError as e:
-        raise ImportProblem(f"vocab: {e}") from e
+        raise ImportProblem("vocab: the tokens must be distinct, non-empty strings.") from e
     V, n_in = len(vocab), ih.shape[1]
     sd = dict(recurrent)
     encoding, embed_size = "onehot", None

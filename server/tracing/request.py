@@ -17,6 +17,8 @@ from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 
+NO_MODEL = "There is no model with that id; GET /api/models lists them."
+
 
 @dataclass
 class Prepared:
@@ -48,12 +50,28 @@ def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.nd
         raise ApiError(
             f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
         )
-    try:
-        ids = entry.vocab.encode_tokens(tokens)
-    except ValueError as e:
-        known = ", ".join(entry.vocab.tokens[:60]) + (" ..." if len(entry.vocab) > 60 else "")
-        raise ApiError(f"Model {entry.id!r} does not know these {e}. It knows: {known}") from e
-    return tokens, ids
+    return tokens, encode(entry, tokens)
+
+
+def encode(entry: Entry, tokens: list[str]) -> np.ndarray:
+    """Token ids; tokens the model does not know give a 422 that says how many and where
+    (never which: the message does not repeat what the user typed) and lists the model's own
+    vocabulary."""
+    vocab = entry.vocab
+    if vocab.unk is None:
+        unknown = [i for i, token in enumerate(tokens) if token not in vocab.index]
+        if unknown:
+            what = "character" if vocab.level == "char" else "word"
+            n = len(unknown)
+            shown = ", ".join(map(str, unknown[:10])) + (f" and {n - 10} more" if n > 10 else "")
+            shown = " and ".join(shown.rsplit(", ", 1)) if n <= 10 else shown
+            known = ", ".join(vocab.tokens[:60]) + (" ..." if len(vocab) > 60 else "")
+            raise ApiError(
+                f"{n} {what}{'s are' if n > 1 else ' is'} not in this model's vocabulary "
+                f"(position{'s' if n > 1 else ''} {shown}, counting from 0): the model does not "
+                f"know {'them' if n > 1 else 'it'}. It knows: {known}"
+            )
+    return vocab.encode_tokens(tokens)
 
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
@@ -66,16 +84,16 @@ def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
         what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
         raise ApiError(f"targets: this model needs {what}, got {len(req.targets)}.")
     out = []
-    for t in req.targets:
+    for i, t in enumerate(req.targets):
         if isinstance(t, int):
             if not -1 <= t < len(names):
-                raise ApiError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
+                raise ApiError(f"targets[{i}]: use an index in 0..{len(names) - 1} (or -1).")
             out.append(t)
         elif t in index:
             out.append(index[t])
         else:
-            shown = ", ".join(names[:30])
-            raise ApiError(f"targets: {t!r} is not one of the model's outputs ({shown}).")
+            shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+            raise ApiError(f"targets[{i}] is not one of the model's outputs ({shown}).")
     return np.asarray(out, dtype=np.int64)
 
 
@@ -120,7 +138,7 @@ def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
 def entry_for(registry: Registry, model_id: str) -> Entry:
     entry = registry.get(model_id)
     if entry is None:
-        raise ApiError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+        raise ApiError(NO_MODEL, 404)
     return entry
 
 

@@ -82,7 +82,7 @@ class Jobs:
             return text_task(text)
         if req.task not in BUILTIN:
             known = ", ".join([*BUILTIN, "text"])
-            raise ApiError(f"task: unknown task {req.task!r}; choose one of {known}.")
+            raise ApiError(f"task: not a task this server knows; choose one of {known}.")
         return BUILTIN[req.task]
 
     def start(self, req: TrainRequest) -> Job:
@@ -110,7 +110,11 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
-            raise ApiError(f"There is no training job {job_id!r}.", 404)
+            raise ApiError(
+                "There is no training job with that id (it may have run on another worker, or "
+                "before a restart).",
+                404,
+            )
         return job
 
     def cancel(self, job_id: str) -> Job:
