@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
 from server.api.routers import gradcheck, health, imports, models, pages, trace, training, ws
-from server.core import errors
+from server.core import errors, limits
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    _document_limits(app, settings)
     app.state.allowed_origins = allowed_origins(settings)
     errors.install(app)
 
@@ -73,3 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrustMiddleware, settings=settings, origins=app.state.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
     return app
+
+
+def _document_limits(app: FastAPI, settings: Settings) -> None:
+    """/openapi.json states the limits this app enforces (server.core.limits)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = limits.document(generate(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -1,4 +1,7 @@
-"""Request and response bodies of the API, as they appear in the OpenAPI schema."""
+"""Request and response bodies of the API, as they appear in the OpenAPI schema.
+
+Limits that come from the Settings (text length, top_k, training sizes, ...) are not written
+here: server.core.limits checks them and writes them into the schema."""
 
 from __future__ import annotations
 
@@ -41,8 +44,8 @@ class InitialState(BaseModel):
     `c` is the same for the LSTM cell state (zeros when left out)."""
 
     model_config = ConfigDict(extra="forbid")
-    h: list[float] | list[list[float]] = Field(max_length=16)
-    c: list[float] | list[list[float]] | None = Field(None, max_length=16)
+    h: list[float] | list[list[float]]
+    c: list[float] | list[list[float]] | None = None
 
 
 class RunRequest(BaseModel):
@@ -51,16 +54,15 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
-    text: str = Field(min_length=1, max_length=100_000, description="The input text.")
+    text: str = Field(min_length=1, description="The input text.")
     truncate: int | None = Field(
-        None, ge=1, le=100_000, description="Truncated BPTT: gradient flows back at most k steps."
+        None, ge=1, description="Truncated BPTT: gradient flows back at most k steps."
     )
     clip: float | None = Field(
         None, gt=0, le=1e6, description="Clip the global gradient norm to this value."
     )
     targets: list[str | int] | None = Field(
         None,
-        max_length=10_000,
         description="Language models: the next token at each step (default: the text shifted by "
         "one). Classifiers: one label name or index (default: the predicted label).",
     )
@@ -68,7 +70,11 @@ class RunRequest(BaseModel):
         "zeros", description='"zeros", "random" (seeded by `seed`) or explicit vectors.'
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
-    layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
+    layer: int = Field(
+        -1,
+        description="Layer shown step by step: 0..num_layers-1 of the model, or -1.. counting "
+        "from the top (-1 = top).",
+    )
     direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
 
     @field_validator("text")
@@ -95,7 +101,7 @@ class TraceRequest(RunRequest):
         },
     )
     type: Literal["trace"] = Field("trace", description="Only used on the WebSocket.")
-    top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
+    top_k: int = Field(5, ge=1, description="Predictions listed per step.")
     flow: bool = Field(
         True,
         description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
@@ -175,12 +181,12 @@ class TrainRequest(BaseModel):
         max_length=50,
         description='A built-in task (see GET /api/train/tasks) or "text": a char model on `text`.',
     )
-    text: str | None = Field(None, max_length=1_000_000, description="Training text for 'text'.")
+    text: str | None = Field(None, description="Training text for 'text'.")
     name: str | None = Field(None, max_length=60, description="A name for the trained model.")
     cell: CellKind = "lstm"
-    hidden_size: int = Field(32, ge=1, le=100_000)
-    layers: int = Field(1, ge=1, le=100)
-    steps: int = Field(300, ge=1, le=10_000_000)
+    hidden_size: int = Field(32, ge=1)
+    layers: int = Field(1, ge=1)
+    steps: int = Field(300, ge=1)
     lr: float = Field(0.01, gt=0, le=10)
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
@@ -290,11 +296,11 @@ class GradcheckRequest(RunRequest):
             "examples": [{"model": "rnn-hello", "text": "hell", "t": 2, "unit": 3}],
         },
     )
-    t: int | None = Field(
-        None, ge=0, le=100_000, description='Step (0..T-1); required for "h" and "c".'
-    )
+    t: int | None = Field(None, ge=0, description='Step (0..T-1); required for "h" and "c".')
     unit: int | None = Field(
-        None, ge=0, le=100_000, description='Hidden unit (0..H-1); required for "h" and "c".'
+        None,
+        ge=0,
+        description='Hidden unit: 0..hidden_size-1 of the model; required for "h" and "c".',
     )
     quantity: str = Field(
         "h",
@@ -304,7 +310,7 @@ class GradcheckRequest(RunRequest):
         'as "rnn.weight_hh_l0" with `index`.',
     )
     index: list[int] | None = Field(
-        None, max_length=4, description="The parameter entry, e.g. [row, col]."
+        None, max_length=2, description="The parameter entry, e.g. [row, col]."
     )
 
     @field_validator("quantity")

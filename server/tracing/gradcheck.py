@@ -76,4 +76,5 @@ def check(p: Prepared, req: GradcheckRequest) -> dict:
 
 def trace_request(req: GradcheckRequest) -> TraceRequest:
     """The trace request with the same shared fields, which prepare() checks as for a trace."""
-    return TraceRequest(**req.model_dump(include=set(RunRequest.model_fields)), flow=False)
+    fields = req.model_dump(include=set(RunRequest.model_fields))
+    return TraceRequest(**fields, flow=False, top_k=1)

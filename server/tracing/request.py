@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.model import ModelState
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
@@ -144,12 +145,7 @@ def entry_for(registry: Registry, model_id: str) -> Entry:
 
 def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     """Check the request against the limits and the model; 4xx errors as ApiError."""
-    if len(req.text) > s.max_text_chars:
-        raise ApiError(
-            f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
-        )
-    if req.top_k > s.max_top_k:
-        raise ApiError(f"top_k may be at most {s.max_top_k}.")
+    limits.check(req, s)
     entry = entry_for(registry, req.model)
     cfg = entry.model.config
     L = cfg.num_layers

@@ -20,6 +20,7 @@ from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
 
 from engine.model import ModelState
+from server.core import limits
 from server.core.cache import ByteBudgetCache
 from server.core.schemas import GradcheckRequest, TraceRequest
 from server.core.settings import Settings
@@ -156,6 +157,7 @@ class TraceService:
 
     async def gradcheck(self, req: GradcheckRequest) -> dict:
         """A gradient check (server.tracing.gradcheck), in a thread under the trace bound."""
+        limits.check(req, self.settings)  # its own fields (t); prepare() checks the shared ones
         prepared = self.prepare(gradcheck.trace_request(req))
         async with self.semaphore:
             return await run_in_threadpool(gradcheck.check, prepared, req)

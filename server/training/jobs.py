@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from engine.model import ModelConfig, SequenceModel
 from engine.train import TrainConfig, train_examples, train_lm
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
@@ -72,13 +73,10 @@ class Jobs:
         return sum(j.state in ("queued", "running") for j in self.jobs.values())
 
     def _task(self, req: TrainRequest) -> Task:
-        s = self.settings
         if req.task == "text":
             text = req.text or ""
             if len(text) < 2:
                 raise ApiError("text: give at least two characters to train on.")
-            if len(text) > s.train_max_text_chars:
-                raise ApiError(f"text: at most {s.train_max_text_chars} characters.", 413)
             return text_task(text)
         if req.task not in BUILTIN:
             known = ", ".join([*BUILTIN, "text"])
@@ -87,12 +85,7 @@ class Jobs:
 
     def start(self, req: TrainRequest) -> Job:
         s = self.settings
-        if req.hidden_size > s.train_max_hidden:
-            raise ApiError(f"hidden_size: at most {s.train_max_hidden}.")
-        if req.layers > s.train_max_layers:
-            raise ApiError(f"layers: at most {s.train_max_layers}.")
-        if req.steps > s.train_max_steps:
-            raise ApiError(f"steps: at most {s.train_max_steps}.")
+        limits.check(req, s)  # hidden_size, layers, steps, text (server.core.limits)
         task = self._task(req)
         with self._lock:
             if self.running() >= s.max_training_jobs:
