@@ -17,6 +17,7 @@ from server.models.registry import Registry
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 from server.web.assets import HashedStaticFiles
+from server.web.rates import ClientRates
 from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from server.web.trust import TrustMiddleware, allowed_origins
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _document_limits(app, settings)
     app.state.allowed_origins = allowed_origins(settings)
+    app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
     for router in (health, models, trace, gradcheck, training, imports):

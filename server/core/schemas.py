@@ -356,5 +356,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (413, "Too large"),
         (422, "Invalid input; `detail` says what to change"),
+        (429, "Too many requests from this client; `Retry-After` says when to try again"),
     ]
 }

@@ -43,11 +43,11 @@ class Settings(BaseSettings):
     )
     max_top_k: int = Field(20, ge=1, description="Most predictions listed per step.")
     max_work: float = Field(
-        1e8,
+        5e7,
         gt=0,
         description="Most work in one trace, gradient check or live-typing message: steps x "
-        "layers x directions x gates x H^2 (gates: RNN 1, GRU 3, LSTM 4); 422 beyond. 1e8 is "
-        "about a second of one core.",
+        "layers x directions x gates x H^2 (gates: RNN 1, GRU 3, LSTM 4); 422 beyond. 5e7 is "
+        "about half a second of one core for a trace (more for the largest models).",
     )
     api_rate: float = Field(
         5.0,
@@ -59,11 +59,11 @@ class Settings(BaseSettings):
         30, ge=1, description="How many expensive HTTP requests a client may send at once."
     )
     gradcheck_memory_mb: int = Field(
-        512,
+        1024,
         ge=1,
         description="Memory the gradient checks running at once may hold together, in MB (a "
-        "check of a weight copies that weight); others wait, one that alone needs more is "
-        "refused.",
+        "check holds about four times the model's parameters); others wait, one that alone "
+        "needs more is refused.",
     )
     header_timeout: float = Field(
         10.0,

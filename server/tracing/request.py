@@ -136,6 +136,38 @@ def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
     return list(arr)
 
 
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def step_work(entry: Entry) -> int:
+    """One time step's work: layers x directions x gates x H^2 (the recurrent products, which
+    dominate; server.core.settings max_work)."""
+    cfg = entry.model.config
+    return cfg.num_layers * cfg.num_directions * GATES[cfg.cell] * cfg.hidden_size**2
+
+
+def check_work(entry: Entry, steps: int, s: Settings, what: str = "text") -> None:
+    """422 when `steps` time steps of this model cost more than one request may (max_work)."""
+    per_step = step_work(entry)
+    if steps * per_step <= s.max_work:
+        return
+    cfg = entry.model.config
+    cost = (
+        f"{steps} steps x {cfg.num_layers} layer(s) x {cfg.num_directions} direction(s) x "
+        f"{GATES[cfg.cell]} gate(s) x {cfg.hidden_size}^2 = {steps * per_step:.2g}"
+    )
+    most = int(s.max_work // per_step)
+    advice = (
+        f"with this model, send at most {most} tokens"
+        if most >= 1
+        else "this model is too large to run here even for one token"
+    )
+    raise ApiError(
+        f"This request is too much work for the server: {cost}, more than the {s.max_work:.2g} "
+        f"one request may cost (max_work); {advice}."
+    )
+
+
 def entry_for(registry: Registry, model_id: str) -> Entry:
     entry = registry.get(model_id)
     if entry is None:
@@ -156,6 +188,7 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     if req.truncate is not None and cfg.jordan:
         raise ApiError("truncate is not available for this model.")
     tokens, ids = tokenize(entry, req.text, s.max_tokens)
+    check_work(entry, len(tokens), s)
     targets = _targets(entry, req, len(tokens))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))

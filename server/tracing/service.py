@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 
 from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from engine.model import ModelState
 from server.core import limits
 from server.core.cache import ByteBudgetCache
+from server.core.errors import ApiError
 from server.core.schemas import GradcheckRequest, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
@@ -49,6 +51,7 @@ class TraceService:
         self._no_processes = False  # starting processes failed once: threads from then on
         self._cache = ByteBudgetCache[Computed](settings.trace_cache_mb * 1_000_000, _cost)
         self._in_flight: dict[tuple, asyncio.Task] = {}  # the same trace asked for twice
+        self._gradcheck_memory = MemoryBudget(settings.gradcheck_memory_mb * 1_000_000)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,10 +159,18 @@ class TraceService:
         return result
 
     async def gradcheck(self, req: GradcheckRequest) -> dict:
-        """A gradient check (server.tracing.gradcheck), in a thread under the trace bound."""
+        """A gradient check (server.tracing.gradcheck), in a thread under the trace bound, and
+        within the memory gradient checks may hold together (`gradcheck_memory_mb`)."""
         limits.check(req, self.settings)  # its own fields (t); prepare() checks the shared ones
         prepared = self.prepare(gradcheck.trace_request(req))
-        async with self.semaphore:
+        need = gradcheck.memory_bytes(prepared, req)
+        if need > self._gradcheck_memory.capacity:
+            raise ApiError(
+                f"This gradient check would need about {need / 1e6:.0f} MB, more than the "
+                f"{self.settings.gradcheck_memory_mb} MB gradient checks may use "
+                "(gradcheck_memory_mb); use a shorter text.",
+            )
+        async with self._gradcheck_memory.hold(need), self.semaphore:
             return await run_in_threadpool(gradcheck.check, prepared, req)
 
     # -- live typing ------------------------------------------------------------------------
@@ -173,3 +184,26 @@ class TraceService:
 
 def _cost(c: Computed) -> int:
     return c.cost
+
+
+class MemoryBudget:
+    """Bytes that tasks may hold together: `hold(n)` waits until n more fit."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.used = 0
+        self._room: asyncio.Condition | None = None  # made on first use, inside the loop
+
+    @asynccontextmanager
+    async def hold(self, n: int):
+        if self._room is None:
+            self._room = asyncio.Condition()
+        async with self._room:
+            await self._room.wait_for(lambda: self.used + n <= self.capacity)
+            self.used += n
+        try:
+            yield
+        finally:
+            async with self._room:
+                self.used -= n
+                self._room.notify_all()

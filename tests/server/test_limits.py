@@ -15,6 +15,7 @@ LIMITS = dict(
     train_max_steps=3,
     train_max_text_chars=30,
     max_training_jobs=500,
+    api_rate=1e6,
 )
 WORDS = "you " * 10  # 40 characters, 10 tokens of the word model gru-question
 BASES = {
