@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.upload_max_bytes,
+        body_timeout=settings.body_timeout,
     )
     app.add_middleware(TrustMiddleware, settings=settings, origins=app.state.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)

@@ -7,6 +7,7 @@ leave WebSockets alone.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,13 +84,17 @@ class BodyLimitMiddleware:
     """Rejects bodies over the limit with 413 before anything parses them.
 
     Content-Length is checked first; bodies without one (chunked) are counted while read.
-    Uploads (/api/models/import) have their own, larger limit.
+    Uploads (/api/models/import) have their own, larger limit. A body that has not all arrived
+    within `body_timeout` seconds gets 408 (a slow client must not hold a connection).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_max_bytes: int):
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_max_bytes: int, body_timeout: float = 60.0
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.upload_max_bytes = upload_max_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -107,20 +112,26 @@ class BodyLimitMiddleware:
             if int(length) > limit:
                 await reply(send, 413, too_big)
                 return
-        # Read the whole (capped) body now, then replay it to the app.
+        # Read the whole (capped) body now, within body_timeout, then replay it to the app.
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await reply(send, 413, too_big)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        await reply(send, 413, too_big)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            slow = f"The request body took longer than {self.body_timeout:g} s to arrive."
+            await reply(send, 408, slow)
+            return
         body = b"".join(chunks)
         replayed = False
 
