@@ -8,7 +8,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
-from server.api.routers import gradcheck, health, imports, models, pages, trace, training, ws
+from server.api.routers import (
+    api_docs,
+    gradcheck,
+    health,
+    imports,
+    models,
+    pages,
+    trace,
+    training,
+    ws,
+)
 from server.core import errors, limits
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
@@ -46,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own load their scripts from a CDN: ours are local (api_docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     _document_limits(app, settings)
@@ -57,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     # Middleware added last runs first: headers outermost (so even a 413 carries them), then

@@ -34,6 +34,7 @@ def content_security_policy(host: str | None, frame_ancestors: str) -> str:
             "style-src 'self' 'unsafe-inline'",  # plotly writes inline styles
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
+            "worker-src 'self' blob:",  # ReDoc (/redoc) searches in a worker made from a blob
             f"connect-src {connect}",
             "object-src 'none'",
             "base-uri 'self'",
