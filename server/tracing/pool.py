@@ -25,7 +25,6 @@ from pathlib import Path
 
 from server.core.errors import ApiError
 from server.core.settings import Settings
-from server.tracing.build import Computed
 from server.tracing.process import LENGTH
 from server.tracing.request import Prepared
 
@@ -148,6 +147,10 @@ class TraceProcessPool:
     async def run(self, prepared: Prepared, form: str, process: int | None = None) -> tuple:
         """Compute `form` of the prepared trace on process `process` (None: the least busy).
         Returns (the Computed, the index of the process that computed it)."""
+        return await self.run_job((form, prepared.without_entry()), process)
+
+    async def run_job(self, job: tuple, process: int | None = None) -> tuple:
+        """Any job server.tracing.process knows, as a tuple (kind, ...); as `run`."""
         if not self.processes:
             raise TraceProcessError("the trace processes are stopped")
         if process is None or not 0 <= process < len(self.processes):
@@ -155,12 +158,12 @@ class TraceProcessPool:
         w = self.processes[process]
         if not w.alive:
             raise TraceProcessError(f"trace process {w.proc.pid} has stopped")
-        job = pickle.dumps((form, prepared.without_entry()), protocol=pickle.HIGHEST_PROTOCOL)
+        job = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             done = await w.submit(LENGTH.pack(len(job)) + job)
         except OSError as e:
             raise TraceProcessError(f"trace process {w.proc.pid} stopped ({e!r})") from e
-        result: Computed = await done
+        result = await done
         return result, process
 
     async def stop(self) -> None:

@@ -5,8 +5,10 @@ length-prefixed pickle (the server and its own workers trust each other; nothing
 is ever unpickled):
 
     in:  the Settings as one JSON line, once; then a length-prefixed pickle per job:
-         (form, Prepared without its entry) — prepared once, in the server
-    out: (True, Computed) or (False, (message, status)) per job, after one ("ready",) message
+         (form, Prepared without its entry) — prepared once, in the server — or
+         ("gradcheck", Prepared, GradcheckRequest), or ("live", Prepared, state, ids, ...)
+    out: (True, Computed or the check's dict or the live steps) or (False, (message, status))
+         per job, after one ("ready",) message
 
 Anything the engine prints goes to stderr, never into the answers. Ctrl-C in the teacher's
 terminal reaches every process of the group: the server stops its workers itself (it closes
@@ -41,6 +43,7 @@ def main() -> None:
     from server.core.settings import Settings
     from server.models.registry import Registry
     from server.tracing import build as tracing
+    from server.tracing import gradcheck
 
     settings = Settings.model_validate_json(jobs.readline())
     registry = Registry(settings.data_dir)
@@ -54,9 +57,15 @@ def main() -> None:
     warm_up(registry, settings)
     answer(("ready",))
     while header := jobs.read(LENGTH.size):
-        form, prepared = pickle.loads(jobs.read(LENGTH.unpack(header)[0]))
+        form, prepared, *rest = pickle.loads(jobs.read(LENGTH.unpack(header)[0]))
         try:
-            answer((True, tracing.build(prepared.with_entry(registry), settings, form)))
+            if form == "gradcheck":  # (the check's request)
+                answer((True, gradcheck.check(prepared.with_entry(registry), *rest)))
+            elif form == "live":  # (state, ids, tokens, t0, top_k)
+                entry = prepared.with_entry(registry).entry
+                answer((True, tracing.live_steps(entry, *rest)))
+            else:
+                answer((True, tracing.build(prepared.with_entry(registry), settings, form)))
         except ApiError as e:
             answer((False, (str(e), e.status)))
         except Exception as e:  # noqa: BLE001 - reported to the server, which answers 500-free

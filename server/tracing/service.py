@@ -171,15 +171,39 @@ class TraceService:
                 "(gradcheck_memory_mb); use a shorter text.",
             )
         async with self._gradcheck_memory.hold(need), self.semaphore:
-            return await run_in_threadpool(gradcheck.check, prepared, req)
+            job = ("gradcheck", prepared.without_entry(), req)
+            return await self._elsewhere(job, gradcheck.check, prepared, req)
 
     # -- live typing ------------------------------------------------------------------------
 
     async def live_steps(self, entry: Entry, state: ModelState | None, ids, tokens, t0, top_k):
-        """Live typing's steps (server.tracing.build.live_steps), in a thread under the trace
-        bound: a big model's steps never hold up the event loop."""
+        """Live typing's steps (server.tracing.build.live_steps), in a trace process (or a
+        thread) under the trace bound: a big model's steps never hold up the event loop."""
+        model = Prepared(None, None, [], ids, None, None, (entry.id, entry.version, ""))
+        args = (state, ids, tokens, t0, top_k)
         async with self.semaphore:
-            return await run_in_threadpool(tracing.live_steps, entry, state, ids, tokens, t0, top_k)
+            return await self._elsewhere(("live", model, *args), tracing.live_steps, entry, *args)
+
+    async def _elsewhere(self, job: tuple, fn, *args):
+        """A job in a trace process (server.tracing.process), else `fn(*args)` in a thread.
+        Python-heavy work (a gradient check's reruns, live steps) in a thread of the server
+        would hold the GIL against the event loop: /api/health waited up to 0.3 s for it."""
+        if self._pool is None and self.settings.trace_processes and not self._no_processes:
+            await self.start()
+        if self._pool is None:
+            return await run_in_threadpool(fn, *args)
+        work = asyncio.ensure_future(self._pool.run_job(job))
+        try:
+            result, _ = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work})  # keep the slot until the process is done
+            raise
+        except TraceProcessError as e:
+            log.warning("%s; computing in threads", e)
+            await self.stop()
+            self._no_processes = True
+            return await run_in_threadpool(fn, *args)
+        return result
 
 
 def _cost(c: Computed) -> int:
