@@ -1,9 +1,9 @@
 """Finite-difference checks of the gradients the trace reports.
 
 Hidden state (quantity "h"): the analytic value is the trace's total dL/dh_t[u] (the backward
-records' ``dh`` of the chosen layer/direction at step t, same targets and truncation as
-engine.trace.build_trace). The numeric value nudges that one number *after* step t has computed
-it and reruns everything downstream of it, with the engine's own cells and head:
+records' ``dh`` of the chosen layer/direction at step t, same targets (engine/targets.py) and
+truncation as engine.trace.build_trace). The numeric value nudges that one number *after* step
+t has computed it and reruns everything downstream of it, with the engine's own cells and head:
 
     numeric = (L(h_t[u] + ε) − L(h_t[u] − ε)) / 2ε
 
@@ -28,7 +28,8 @@ import numpy as np
 
 from engine import heads
 from engine.model import SequenceModel
-from engine.trace import checked_layer, default_targets
+from engine.targets import targets_for
+from engine.trace import checked_layer
 
 REL_FLOOR = 1e-8  # below this the error is absolute (see the module docstring)
 
@@ -36,18 +37,6 @@ REL_FLOOR = 1e-8  # below this the error is absolute (see the module docstring)
 def rel_error(a: float, n: float) -> float:
     """|a − n| / max(|a|, |n|, REL_FLOOR)."""
     return float(abs(a - n) / max(abs(a), abs(n), REL_FLOOR))
-
-
-def _targets(model: SequenceModel, run, targets) -> np.ndarray:
-    """The trace's targets: its defaults when None, else the given ones shaped like it."""
-    cfg = model.config
-    if targets is None:
-        return default_targets(model, run)
-    T_out = len(run.out_idx)
-    if cfg.loss == "mse":
-        return np.asarray(targets, dtype=np.float64).reshape(T_out, cfg.output_size)
-    t = [-1 if v is None else v for v in np.atleast_1d(np.asarray(targets, dtype=object))]
-    return np.asarray(t, dtype=np.int64).reshape(T_out)
 
 
 def _loss(model: SequenceModel, outputs: np.ndarray, targets: np.ndarray) -> float:
@@ -67,13 +56,18 @@ def _loss(model: SequenceModel, outputs: np.ndarray, targets: np.ndarray) -> flo
     return float((m - z[np.arange(len(z)), k] + np.log1p(e.sum(axis=1))).sum())
 
 
-def _notes(truncate: int | None, clip: float | None, T: int, what: str) -> list[str]:
+def _notes(truncate: int | None, mode: str, clip: float | None, T: int, what: str) -> list[str]:
     notes = []
     if truncate is not None and truncate < T:
+        rule = (
+            f"no gradient crosses the chunk boundaries every {truncate} steps"
+            if mode == "chunked"
+            else f"each loss's gradient stops {truncate} steps back"
+        )
         notes.append(
-            f"truncate={truncate}: the analytic value is the truncated-BPTT gradient, which "
-            "deliberately leaves out paths longer than k steps; the finite difference is the true "
-            f"derivative, so they differ unless k >= T ({T})."
+            f"truncate={truncate} ({mode}): the analytic value is the truncated-BPTT gradient "
+            f"({rule}), which deliberately leaves out the paths across the cut; the finite "
+            f"difference is the true derivative, so they differ unless k >= T ({T})."
         )
     if clip is not None:
         if what == "param":
@@ -203,6 +197,7 @@ def check_hidden(
     quantity: str = "h",
     clip: float | None = None,
     steps: int | None = None,
+    truncate_mode: str = "chunked",
 ) -> dict:
     """dL/dh_t[unit] (or dL/dc_t[unit], quantity "c") of one layer/direction: the trace's value
     against a central difference. Returns {quantity, analytic, numeric, rel_error, loss[, note]}."""
@@ -216,8 +211,8 @@ def check_hidden(
     T = run.x.shape[0]
     if not 0 <= t < T:
         raise ValueError(f"t must be in 0..{T - 1}, got {t}")
-    tg = _targets(model, run, targets)
-    res = run.backward(tg, truncate=truncate, clip=clip)
+    tg = targets_for(model, run, targets)
+    res = run.backward(tg, truncate=truncate, clip=clip, truncate_mode=truncate_mode)
     g = res.cells[layer][direction]
     k = t if direction == 0 else T - 1 - t  # the tape's own time
     analytic = (g.dh if quantity == "h" else g.dc)[k, unit]
@@ -230,7 +225,7 @@ def check_hidden(
     name = f"dL/d{quantity}[t={t}, unit={unit}]"
     if cfg.num_layers > 1 or cfg.bidirectional:
         name += f" (layer {layer}{', reverse' if direction else ''})"
-    notes = _notes(truncate, clip, T, "hidden")
+    notes = _notes(truncate, truncate_mode, clip, T, "hidden")
     return _result(name, analytic, loss_at(eps), loss_at(-eps), eps, res.loss, notes)
 
 
@@ -248,6 +243,7 @@ def check_param(
     clip: float | None = None,
     eps: float = 1e-5,
     steps: int | None = None,
+    truncate_mode: str = "chunked",
 ) -> dict:
     """dL/d(model.params[name][index]): run.backward's value against a central difference.
     The weight is nudged in place and restored exactly (even if the forward pass raises)."""
@@ -258,8 +254,8 @@ def check_param(
     if len(index) != arr.ndim or not all(0 <= i < n for i, n in zip(index, arr.shape, strict=True)):
         raise ValueError(f"index {list(index)} is outside {name}'s shape {list(arr.shape)}")
     run = model.forward(inputs, state, steps=steps)
-    tg = _targets(model, run, targets)
-    res = run.backward(tg, truncate=truncate, clip=clip)
+    tg = targets_for(model, run, targets)
+    res = run.backward(tg, truncate=truncate, clip=clip, truncate_mode=truncate_mode)
     analytic = res.params[name][index]
 
     old = arr[index].copy()  # a NumPy float64 scalar: writing it back is bit-exact
@@ -270,6 +266,6 @@ def check_param(
         lm = _loss(model, model.forward(inputs, state, steps=steps).outputs, tg)
     finally:
         arr[index] = old
-    notes = _notes(truncate, clip, run.x.shape[0], "param")
+    notes = _notes(truncate, truncate_mode, clip, run.x.shape[0], "param")
     label = f"dL/d{name}[{', '.join(map(str, index))}]"
     return _result(label, analytic, lp, lm, eps, res.loss, notes)

@@ -12,6 +12,12 @@ Shapes: T steps, I the first layer's input size, H hidden size, D = H (unidirect
 Backward splits dL/dout_t into the two halves, runs each tape's backward (the reverse half is
 flipped into the reverse tape's time), and adds the two grads.dx (flipping the reverse one
 back) into dL/dx_t of the layer below.
+
+Truncated BPTT (engine/cells/truncated_bptt.py), chunked: every layer and both directions cut
+at the same boundaries of original time, [0, k), [k, 2k), ...: no gradient crosses a boundary
+in any cell, while within a chunk it flows up and down the stack freely (PyTorch: detach every
+layer's state every k steps). Sliding is defined per loss for one layer only: a stack would
+send the layer below a gradient that has already travelled back in the layer above.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.cells import truncated_bptt
 
 Cells = list[list]  # [layer][direction] -> cell
 Tapes = list[list]  # [layer][direction] -> tape
@@ -58,9 +66,19 @@ def stack_backward(
     dtop: np.ndarray,
     truncate: int | None = None,
     dfinal: list[list] | None = None,
+    truncate_mode: str = "chunked",
 ) -> StackGrads:
-    """Backward through all layers. dtop (T, D) = dL/d(top output); dfinal: dL/d(final states)."""
+    """Backward through all layers. dtop (T, D) = dL/d(top output); dfinal: dL/d(final states).
+
+    truncate=k, truncate_mode: truncated BPTT in every cell (see the module docstring)."""
     L = len(tapes)
+    T = dtop.shape[0]
+    k = truncated_bptt.check(truncate, truncate_mode)
+    if k is not None and truncate_mode == "sliding" and L > 1 and k < T:
+        raise ValueError(
+            "sliding-window truncation is defined for one layer; a stacked model truncates in "
+            "chunks (truncate_mode='chunked')"
+        )
     cells: list[list] = [None] * L  # type: ignore[list-item]
     dh_in: list[list] = [None] * L  # type: ignore[list-item]
     dstate: list[list] = [None] * L  # type: ignore[list-item]
@@ -75,7 +93,9 @@ def stack_backward(
             tape.backward(
                 np.ascontiguousarray(e),
                 dstate=None if dfinal is None else dfinal[li][d],
-                truncate=truncate,
+                truncate=k,
+                truncate_mode=truncate_mode,
+                first_chunk=first_chunk(T, k, d),
             )
             for d, (tape, e) in enumerate(zip(layer, ext, strict=True))
         ]
@@ -86,3 +106,11 @@ def stack_backward(
         dstate[li] = [g.dstate for g in grads]
         d_out = d_in
     return StackGrads(cells=cells, dh_in=dh_in, dx=d_out, dstate=dstate)
+
+
+def first_chunk(T: int, k: int | None, direction: int) -> int | None:
+    """The first chunk's length in direction's own time (None: k), so that the reverse
+    direction's chunks fall on the forward direction's boundaries."""
+    if k is None or direction == 0:
+        return None
+    return truncated_bptt.reverse_first_chunk(T, k)

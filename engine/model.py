@@ -13,9 +13,11 @@ Set-ups (which steps feed the head):
 - one-to-one: T = 1, one output.
 
 Gradients: full BPTT from the loss through the head, every layer and direction, down to the
-embedding. ``run.backward(..., truncate=k)`` limits each cell's BPTT to k steps back from where a
-gradient enters (as the cells define it); ``clip=c`` rescales all parameter gradients by one
-factor when their global norm exceeds c.
+embedding. ``run.backward(..., truncate=k)`` is truncated BPTT in chunks of k steps (no gradient
+crosses a chunk boundary, in any layer or direction; engine/layers.py), or with
+``truncate_mode="sliding"`` each loss's gradient flows back k steps (one layer only);
+``clip=c`` rescales all parameter gradients by one factor as torch.nn.utils.clip_grad_norm_
+does (engine/optim.py).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import encoding, heads, jordan, layers
+from engine.cells import GRU, LSTM, RNN
+from engine.cells.state_dict import RecurrentKey, has_biases, normalize_state_dict, parse_key
 from engine.config import CELL_KINDS, SETUPS, ModelConfig  # noqa: F401  (re-exported)
 from engine.optim import clip_by_global_norm, global_norm
-from engine.torch_import import normalize_state_dict
 
 
 @dataclass
@@ -42,22 +45,19 @@ class ModelState:
         return self.cells[layer]
 
 
-def _cell_classes() -> dict:
-    from engine import GRU, LSTM, RNN  # cells are H1's; imported late to avoid a cycle
-
-    return {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+CELL_CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def param_name(name: str, layer: int, direction: int) -> str:
     """Cell parameter name -> the model's flat PyTorch-style name, e.g. rnn.weight_hh_l1_reverse."""
-    return f"rnn.{name}_l{layer}" + ("_reverse" if direction else "")
+    return RecurrentKey(name, layer, bool(direction)).model_name
 
 
 class SequenceModel:
     def __init__(self, config: ModelConfig):
         self.config = cfg = config
         seeds = np.random.SeedSequence(cfg.seed).generate_state(cfg.num_layers * 2 + 2)
-        kind = _cell_classes()[cfg.cell]
+        kind = CELL_CLASSES[cfg.cell]
         extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
         if cfg.cell == "lstm":
             extra["peephole"] = cfg.peephole
@@ -93,8 +93,13 @@ class SequenceModel:
     def load_state_dict(self, sd: dict, strict: bool = True) -> None:
         """Copy arrays in (in place). Recurrent keys use PyTorch names (weight_ih_l0,
         bias_hh_l1_reverse, ...) with any module prefix ("rnn.", "lstm.", none); the head is
-        "head.weight"/"head.bias", the embedding "embedding.weight"."""
+        "head.weight"/"head.bias", the embedding "embedding.weight". A state dict without any
+        recurrent bias (bias=False) sets them to zero. See engine/torch_import.py."""
         sd = normalize_state_dict(sd)
+        if not has_biases(sd):
+            for name, p in self.params.items():
+                if (key := parse_key(name)) and key.name.startswith("bias_"):
+                    sd[name] = np.zeros_like(p)
         unknown = sorted(set(sd) - set(self.params))
         missing = sorted(set(self.params) - set(sd))
         if strict and (unknown or missing):
@@ -246,10 +251,17 @@ class Run:
     jordan: jordan.JordanForward | None = None
 
     def backward(
-        self, targets, truncate: int | None = None, clip: float | None = None, dfinal=None
+        self,
+        targets,
+        truncate: int | None = None,
+        clip: float | None = None,
+        dfinal=None,
+        truncate_mode: str = "chunked",
     ) -> Result:
         """targets: (T_out,) ints for ce (-1 = no loss), (T_out, O) floats for mse (NaN row =
-        no loss). dfinal: optional gradient arriving at the final state ([layer][direction])."""
+        no loss). dfinal: optional gradient arriving at the final state ([layer][direction]).
+        truncate=k: truncated BPTT, in chunks of k steps (truncate_mode "chunked", the
+        default) or a sliding window of k steps per loss ("sliding", one layer only)."""
         model, cfg = self.model, self.model.config
         if cfg.loss == "ce":
             targets = np.asarray(targets, dtype=np.int64).reshape(-1)
@@ -276,14 +288,17 @@ class Run:
                 dz, self.top[self.out_idx], W
             )
             dtop[self.out_idx] = dtop_out
-            sg = layers.stack_backward(self.tapes, dtop, truncate, dfinal)
+            sg = layers.stack_backward(self.tapes, dtop, truncate, dfinal, truncate_mode)
             dstate = ModelState(sg.dstate)
         for li, layer in enumerate(sg.cells):
             for d, g in enumerate(layer):
                 for name, arr in g.params.items():
                     grads[param_name(name, li, d)] = arr.copy()
         if "embedding.weight" in model.params:
-            grads["embedding.weight"] = encoding.embedding_backward(sg.dx, self.ids, cfg.vocab_size)
+            # one-to-many: only step 0 reads an embedding; the later inputs are constant zeros
+            dx_read = sg.dx[: len(self.ids)]  # (len(ids), E)
+            dE = encoding.embedding_backward(dx_read, self.ids, cfg.vocab_size)
+            grads["embedding.weight"] = dE
         grads = {k: grads[k] for k in model.params}  # same order as model.params
         norm, clipped, scale = _global_clip(grads, clip)
         return Result(
@@ -304,5 +319,4 @@ class Run:
 def _global_clip(grads: dict, clip: float | None) -> tuple[float, bool, float]:
     if clip is None:
         return global_norm(grads), False, 1.0
-    norm, clipped = clip_by_global_norm(grads, clip)
-    return norm, clipped, (clip / norm if clipped else 1.0)
+    return clip_by_global_norm(grads, clip)

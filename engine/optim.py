@@ -1,5 +1,6 @@
 """Optimisers and gradient clipping over dicts of arrays (name -> array).
 
+Clipping by global norm is PyTorch's clip_grad_norm_, formula and all (see clip_by_global_norm).
 Optimisers update the parameter arrays in place, so every view of them (the model's flat dict,
 the cells' own dicts) sees the new values.
 
@@ -12,6 +13,7 @@ the cells' own dicts) sees the new values.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,21 +28,35 @@ def global_norm(grads: Arrays) -> float:
     return math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
 
 
-def clip_by_global_norm(grads: Arrays, max_norm: float) -> tuple[float, bool]:
-    """Scale all gradients in place by max_norm / norm when norm > max_norm.
+CLIP_EPS = 1e-6  # PyTorch's: clip_coef = max_norm / (total_norm + 1e-6)
 
-    The direction is kept (one common factor). Returns (norm before clipping, clipped?).
-    A non-finite norm zeroes nothing and is returned as is: the caller decides what to do.
+
+class Clipping(NamedTuple):
+    norm: float  # the global norm before clipping
+    clipped: bool  # whether the gradients were scaled
+    scale: float  # the factor they were scaled by (1.0 when not clipped)
+
+
+def clip_by_global_norm(grads: Arrays, max_norm: float) -> Clipping:
+    """Scale all gradients in place exactly as torch.nn.utils.clip_grad_norm_ does:
+
+        clip_coef = max_norm / (total_norm + 1e-6),   g *= min(clip_coef, 1)
+
+    The direction is kept (one common factor). The 1e-6 means a norm within 1e-6 below
+    max_norm is scaled too (by a factor just under 1), as in PyTorch. A non-finite norm scales
+    nothing and is returned as is: the caller decides what to do.
     """
     if max_norm <= 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
     norm = global_norm(grads)
-    if not math.isfinite(norm) or norm <= max_norm:
-        return norm, False
-    scale = max_norm / norm
+    if not math.isfinite(norm):
+        return Clipping(norm, False, 1.0)
+    coef = max_norm / (norm + CLIP_EPS)
+    if coef >= 1.0:
+        return Clipping(norm, False, 1.0)
     for g in grads.values():
-        g *= scale
-    return norm, True
+        g *= coef
+    return Clipping(norm, True, coef)
 
 
 def clip_by_value(grads: Arrays, limit: float) -> bool:
@@ -117,9 +133,6 @@ class Adam:
             w -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "adam": Adam}
-
-
 def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> SGD | Adagrad | Adam:
     """Optimiser by name: "sgd" (with `momentum`), "adagrad" or "adam"."""
     if name == "sgd":
@@ -128,4 +141,4 @@ def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> SGD | Adagrad
         return Adagrad(lr=lr)
     if name == "adam":
         return Adam(lr=lr)
-    raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    raise ValueError(f"optimizer must be one of ['adagrad', 'adam', 'sgd'], got {name!r}")

@@ -86,12 +86,6 @@ def save_model(
         np.savez(target, **arrays, **{META_KEY: blob})
 
 
-def model_to_bytes(model: SequenceModel, **kwargs) -> bytes:
-    buf = io.BytesIO()
-    save_model(buf, model, **kwargs)
-    return buf.getvalue()
-
-
 def load_model(source: str | Path | BinaryIO | bytes) -> LoadedModel:
     """Read a file written by save_model; raise ModelFileError if it is not one."""
     if isinstance(source, bytes | bytearray):

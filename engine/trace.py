@@ -17,20 +17,24 @@ steps and predictions, ``target_token``).
 Conventions:
 - Non-finite numbers (inf/NaN from exploding weights) become ``null``; the JSON stays valid and
   the page shows the value as missing rather than as a huge finite number.
-- Default targets: for a many-to-many model on token inputs with cross-entropy (a next-token
-  language model), the target of step t is input t+1 and the last step has none. Other set-ups
-  have no targets (no loss, zero gradients) unless they are given; many-to-one takes
-  ``targets=[label]`` (or just ``label``).
-- ``clip`` rescales the parameter gradients (PyTorch's clip_grad_norm_ runs after BPTT): the
-  reported ``grad_norms``, ``contrib_norms`` and ``dW_hh_running_norm`` are scaled by the same
-  factor, while ``dh``, ``dc`` and ``dgates`` are the BPTT signals, which clipping does not touch.
-  ``global_norm`` is the norm of all parameter gradients before clipping.
+- Default targets: engine/targets.py (a language model's target is the next token; a
+  classifier explains its own predicted label); many-to-one takes ``targets=[label]`` (or just
+  ``label``).
+- ``clip`` rescales the parameter gradients as torch.nn.utils.clip_grad_norm_ does after BPTT,
+  by min(1, clip / (global_norm + 1e-6)) (engine/optim.py): the reported ``grad_norms``,
+  ``contrib_norms`` and ``dW_hh_running_norm`` are scaled by the same factor, while ``dh``,
+  ``dc`` and ``dgates`` are the BPTT signals, which clipping does not touch. ``global_norm`` is
+  the norm of all parameter gradients before clipping.
 - For the reverse direction of a bidirectional layer, steps are still indexed by original time
   t; its backward runs from t = 0 up, so ``dW_hh_running_norm[t]`` sums the contributions of the
   steps it has processed by then (s <= t), and ``grad_flow`` is transposed in time
   (M[t][s] is non-zero for s >= t).
-- With ``truncate=k``, ``grad_flow`` shows the truncated flow: M[t][s] = 0 when t - s >= k (in
-  the direction's own time), matching where the cells' truncated BPTT stops.
+- With ``truncate=k`` (engine/cells/truncated_bptt.py), ``truncation`` says how:
+  ``{"k": k, "mode": "chunked", "chunks": [[0, k], [k, 2k], ...]}`` ([start, end) in original
+  time, the same for every layer and direction: no gradient crosses a boundary), or
+  ``{"k": k, "mode": "sliding", "chunks": null}`` (each loss's gradient flows back k steps, in
+  the direction's own time). ``grad_flow`` shows the truncated flow: M[t][s] = 0 wherever the
+  truncated BPTT does not carry L_t's gradient to step s. Without truncation it is null.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import heads
+from engine import heads, layers
+from engine.cells import truncated_bptt
 from engine.model import ModelState, SequenceModel
+from engine.targets import one_to_many_steps, targets_for
 
 FLOW_LIMIT = 400
 
@@ -110,28 +116,6 @@ def _top(p: np.ndarray, k: int) -> list[dict]:
     return [{"index": int(i), "p": _num(p[i])} for i in order]
 
 
-def default_targets(model: SequenceModel, run) -> np.ndarray:
-    """Next-token targets for a many-to-many token LM; otherwise 'no target' everywhere."""
-    cfg = model.config
-    T_out = len(run.out_idx)
-    if cfg.loss == "mse":
-        return np.full((T_out, cfg.output_size), np.nan)
-    targets = np.full(T_out, -1, dtype=np.int64)
-    if cfg.setup == "many-to-many" and run.ids is not None:
-        nxt = run.ids[1:]
-        ok = nxt < cfg.output_size  # a next token must be a valid class
-        targets[:-1] = np.where(ok, nxt, -1)
-    return targets
-
-
-def _as_targets(model: SequenceModel, targets, T_out: int) -> np.ndarray:
-    if model.config.loss == "mse":
-        t = np.asarray(targets, dtype=np.float64)
-        return t.reshape(T_out, model.config.output_size)
-    t = np.atleast_1d(np.asarray([-1 if v is None else v for v in np.atleast_1d(targets)]))
-    return t.astype(np.int64)
-
-
 def _cell_frame(rec: dict, gate_names, kind: str) -> dict:
     """h, c, pre, gates of one step from a cell record (arrays (H,))."""
     frame = {"h": _floats(rec["h"])}
@@ -165,6 +149,7 @@ class Forward:
     truncate: int | None
     clip: float | None
     flow: bool  # compute grad_flow (asked for and T <= flow_limit)
+    truncate_mode: str = "chunked"
 
     def order(self) -> np.ndarray:
         """(T,) tape time of each original time t (the reverse direction runs backwards)."""
@@ -200,6 +185,7 @@ def build_forward(
     steps: int | None = None,
     frames: bool = True,
     rows: Rows | None = None,
+    truncate_mode: str = "chunked",
 ) -> Forward:
     """The forward pass over `ids`: per-step frames and the loss (build_backward does BPTT).
 
@@ -209,18 +195,19 @@ def build_forward(
     cfg = model.config
     L = cfg.num_layers
     layer = checked_layer(model, layer, direction)
-    if steps is None and cfg.setup == "one-to-many" and targets is not None:
-        steps = len(targets)
+    truncate = truncated_bptt.check(truncate, truncate_mode)
+    steps = one_to_many_steps(model, targets, steps)
     # exploding weights are something to look at, not an error: their inf/nan become null
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         run = model.forward(ids, state, steps=steps)
         T = run.x.shape[0]
-        T_out = len(run.out_idx)
-        tg = default_targets(model, run) if targets is None else _as_targets(model, targets, T_out)
+        tg = targets_for(model, run, targets)
         losses = heads.loss_forward(cfg.loss, run.outputs, tg)  # (T_out,) as run.backward's
         has = heads.has_target(cfg.loss, tg)  # (T_out,)
-        fwd = Forward({}, [], model, run, tg, layer, direction, truncate, clip, False)
-        fwd.flow = bool(flow and T <= flow_limit)
+        fwd = Forward(
+            {}, [], model, run, tg, layer, direction, truncate, clip,
+            flow=bool(flow and T <= flow_limit), truncate_mode=truncate_mode,
+        )  # fmt: skip
         if frames:
             fwd.steps = _step_frames(fwd, losses, has, top_k, rows or _floats)
     tape = run.tapes[layer][direction]
@@ -239,8 +226,17 @@ def build_forward(
         "loss": _num(losses.sum()),
         "clip": clip,
         "truncate": truncate,
+        "truncation": truncation(T, truncate, truncate_mode),
     }
     return fwd
+
+
+def truncation(T: int, k: int | None, mode: str) -> dict | None:
+    """The trace's ``truncation`` field: k, the mode and the chunks ([start, end), chunked)."""
+    if k is None:
+        return None
+    chunks = truncated_bptt.chunks(T, k) if mode == "chunked" else None
+    return {"k": k, "mode": mode, "chunks": None if chunks is None else [list(c) for c in chunks]}
 
 
 def _step_frames(
@@ -296,15 +292,17 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
     rows = rows or _floats
     run = fwd.run
     T = run.x.shape[0]
+    mode = fwd.truncate_mode
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = run.backward(fwd.targets, truncate=truncate, clip=fwd.clip)
+        res = run.backward(fwd.targets, truncate=truncate, clip=fwd.clip, truncate_mode=mode)
         flow_matrix = None
         if fwd.flow:
-            flow_matrix = run.tapes[layer][direction].gradient_flow(res.dh_in[layer][direction])
-            if truncate is not None:
-                # truncated BPTT: L_t's gradient reaches h_s only for t - s < truncate
-                lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - s
-                flow_matrix[lag >= truncate] = 0.0
+            flow_matrix = run.tapes[layer][direction].gradient_flow(
+                res.dh_in[layer][direction],
+                truncate=truncate,
+                truncate_mode=mode,
+                first_chunk=layers.first_chunk(T, truncate, direction),
+            )
         g = res.cells[layer][direction]
         scale = res.clip_scale
         order = fwd.order()
@@ -314,7 +312,7 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
         dgates = {n: rows(v[order]) for n, v in g.dgates.items()}
         contrib = {n: _floats(v[order] * scale) for n, v in g.contribution_norms().items()}
         # step s's weight_hh share is dpre_hh[s] ⊗ h_prev[s] (GRU: r ⊙ da_n on the n block)
-        running = _floats(_running_norms(g._dpre_hh, g._h_prev)[order] * scale)
+        running = _floats(_running_norms(g.dpre_hh, g.h_prev)[order] * scale)
         grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
         grad_flow = None
         if flow_matrix is not None:
@@ -340,29 +338,17 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
 TRACE_FIELDS = (
     *("cell", "input_ids", "vocab_size", "output_size", "hidden_size", "num_layers"),
     *("bidirectional", "setup", "layer", "direction", "gate_names", "steps", "loss"),
-    *("backward", "grad_norms", "global_norm", "clipped", "clip", "truncate", "grad_flow"),
+    *("backward", "grad_norms", "global_norm", "clipped", "clip", "truncate", "truncation"),
+    "grad_flow",
 )
 
 
-def build_trace(
-    model: SequenceModel,
-    ids,
-    targets=None,
-    state: ModelState | None = None,
-    truncate: int | None = None,
-    clip: float | None = None,
-    layer: int = -1,
-    direction: int = 0,
-    top_k: int = 5,
-    flow: bool = True,
-    flow_limit: int = FLOW_LIMIT,
-    steps: int | None = None,
-) -> dict:
-    """Forward + backward over `ids` and the per-step data of one layer/direction."""
-    fwd = build_forward(
-        model, ids, targets, state, truncate, clip, layer, direction, top_k, flow, flow_limit,
-        steps,
-    )  # fmt: skip
+def build_trace(model: SequenceModel, ids, targets=None, **options) -> dict:
+    """Forward + backward over `ids` and the per-step data of one layer/direction.
+
+    options: build_forward's (state, truncate, truncate_mode, clip, layer, direction, top_k,
+    flow, flow_limit, steps)."""
+    fwd = build_forward(model, ids, targets, **options)
     parts = {**fwd.head, "steps": fwd.steps, **build_backward(fwd)}
     return {k: parts[k] for k in TRACE_FIELDS}
 

@@ -29,6 +29,7 @@ from engine.heads import loss_forward
 from engine.model import SequenceModel
 from engine.optim import clip_by_value, make_optimizer
 from engine.sample import sample
+from engine.targets import as_targets, next_tokens, one_to_many_steps
 
 
 @dataclass
@@ -40,7 +41,8 @@ class TrainConfig:
     momentum: float = 0.0  # sgd only
     clip_norm: float | None = 5.0  # rescale gradients whose global norm exceeds this
     clip_value: float | None = None  # then clamp every element to [-clip_value, clip_value]
-    truncate: int | None = None  # BPTT window inside a chunk (None: the whole chunk)
+    truncate: int | None = None  # truncated BPTT inside a chunk (None: the whole chunk)
+    truncate_mode: str = "chunked"  # "chunked" | "sliding" (engine/cells/truncated_bptt.py)
     smoothing: float = 0.99  # smoothed loss = s * smoothed + (1 - s) * loss
     sample_every: int = 0  # language model: sample every n steps (0: never)
     sample_len: int = 200  # tokens per sample
@@ -94,7 +96,9 @@ class _Progress:
 
 
 def _update(model: SequenceModel, opt, run, targets, cfg: TrainConfig):
-    res = run.backward(targets, truncate=cfg.truncate, clip=cfg.clip_norm)
+    res = run.backward(
+        targets, truncate=cfg.truncate, clip=cfg.clip_norm, truncate_mode=cfg.truncate_mode
+    )
     if cfg.clip_value is not None:
         clip_by_value(res.params, cfg.clip_value)
     opt.step(model.params, res.params)
@@ -128,7 +132,8 @@ def train_lm(
             return progress.result(step, last, True)
         if p + seq_len + 1 > ids.shape[0]:
             p, state = 0, None  # end of data: start again from a zero state
-        inputs, targets = ids[p : p + seq_len], ids[p + 1 : p + seq_len + 1]
+        window = ids[p : p + seq_len + 1]  # the chunk and the token after it
+        inputs, targets = window[:-1], next_tokens(window, model.config.output_size)[:-1]
         if can_sample and step % cfg.sample_every == 0:
             drawn, _ = sample(
                 model, inputs[:1], cfg.sample_len, cfg.temperature, cfg.seed + step, state
@@ -143,18 +148,10 @@ def train_lm(
     return progress.result(cfg.steps, last, False)
 
 
-def _example_targets(model: SequenceModel, target):
-    if model.config.loss == "ce":
-        return np.atleast_1d(np.asarray(target, dtype=np.int64))
-    t = np.asarray(target, dtype=np.float64)
-    return t.reshape(-1, model.config.output_size)
-
-
 def run_example(model: SequenceModel, inputs, target):
     """Forward one (input, target) example -> (run, targets as backward takes them)."""
-    targets = _example_targets(model, target)
-    steps = targets.shape[0] if model.config.setup == "one-to-many" else None
-    return model.forward(inputs, steps=steps), targets
+    targets = as_targets(model, target)
+    return model.forward(inputs, steps=one_to_many_steps(model, targets)), targets
 
 
 def train_examples(

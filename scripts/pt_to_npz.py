@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine.cells.state_dict import to_numpy  # noqa: E402
 
 
 def convert(state_dict: dict, vocab: list[str] | None, labels: list[str] | None) -> dict:
     arrays = {}
     for name, tensor in state_dict.items():
-        value = tensor.detach().cpu().numpy() if hasattr(tensor, "detach") else np.asarray(tensor)
+        value = to_numpy(tensor)
         if value.dtype.kind not in "fiu":
             continue  # e.g. BatchNorm's num_batches_tracked is fine to drop; nothing else is
         arrays[name] = value.astype(np.float64)

@@ -41,6 +41,7 @@ def test_wheel_contains_page_templates_and_demo_models(wheel):
     assert any(n.startswith("server/static/css/") for n in names)
     assert any(n.startswith("server/demo_models/") and n.endswith(".npz") for n in names)
     assert "engine/__init__.py" in names
+    assert "server/web/swagger-init.js" in names  # /docs starts Swagger UI with it
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "unrolled = server.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine.cells import flow
-from engine.cells.grads import Grads
+from engine.cells import flow, truncated_bptt
+from engine.cells.grads import Grads, SequenceGrads, StepGrads
 from engine.cells.state_dict import load_params
 
 
@@ -114,9 +114,10 @@ class Cell:
 class Tape:
     """The record of one forward pass: what the page shows and what backward needs.
 
-    Public: ``x`` (T, I), ``state0``, ``h`` (T, H), ``c`` (T, H) (LSTM), ``gates`` (name -> (T, H)),
-    ``pre`` (T, H) (RNN), ``final_state``. A copy of the parameters is kept, so changing the cell
-    afterwards does not change this tape's backward pass.
+    Public: ``x`` (T, I), ``h0``, ``c0`` (None without a cell state), ``state0``, ``h`` (T, H),
+    ``c`` (T, H) (LSTM), ``gates`` (name -> (T, H)), ``pre`` (T, H) (RNN), ``final_state``. A copy
+    of the parameters is kept, so changing the cell afterwards does not change this tape's
+    backward pass.
     """
 
     def __init__(self, cell: Cell, x, h0, c0, h, c=None, gates=None, pre=None):
@@ -130,7 +131,7 @@ class Tape:
         self.c = c  # (T, H) or None
         self.gates = gates if gates is not None else {}
         self.pre = pre  # (T, H) or None
-        self._h0, self._c0 = h0, c0
+        self.h0, self.c0 = h0, c0  # (H,) the state before step 0; c0 None without a cell state
 
     @property
     def T(self) -> int:
@@ -138,7 +139,7 @@ class Tape:
 
     @property
     def state0(self):
-        return self._h0 if self._c0 is None else (self._h0, self._c0)
+        return self.h0 if self.c0 is None else (self.h0, self.c0)
 
     @property
     def final_state(self):
@@ -147,50 +148,63 @@ class Tape:
     @property
     def h_prev(self) -> np.ndarray:
         """(T, H): the state each step reads, h_{t-1} (h_{-1} = h0)."""
-        return np.concatenate([self._h0[None], self.h[:-1]])
+        return np.concatenate([self.h0[None], self.h[:-1]])
 
     @property
     def c_prev(self) -> np.ndarray:
-        return np.concatenate([self._c0[None], self.c[:-1]])
+        return np.concatenate([self.c0[None], self.c[:-1]])
 
-    def backward(self, dh: np.ndarray, dstate=None, truncate: int | None = None) -> Grads:
+    def backward(
+        self,
+        dh: np.ndarray,
+        dstate=None,
+        truncate: int | None = None,
+        truncate_mode: str = "chunked",
+        first_chunk: int | None = None,
+    ) -> Grads:
         """Backpropagation through time.
 
         dh (T, H): dL/dh_t arriving from outside the cell (output layer, layer above).
         dstate: dL/d(final state), h_T or (h_T, c_T); it enters at the last step with dh[T-1].
-        truncate=k: the gradient entering at step t flows back through steps t, t-1, ..., t-k+1
-        only (k=1: not through the recurrence at all). It reaches the initial state when step 0
-        is among them, as the detached first state of a truncated-BPTT chunk does. k >= T is
-        ordinary BPTT.
+        truncate=k: truncated BPTT (engine/cells/truncated_bptt.py). truncate_mode "chunked"
+        (default): chunks of k steps, [0, k), [k, 2k), ..., and no gradient crosses a chunk
+        boundary (first_chunk: the first chunk's length, default k). "sliding": the gradient
+        entering at step t flows back through steps t, t-1, ..., t-k+1 only. In both, the
+        first chunk (window) reaches the initial state; k >= T is ordinary BPTT.
         """
         T, H = self.T, self.hidden_size
         dh = np.asarray(dh, dtype=np.float64)
         if dh.shape != (T, H):
             raise ValueError(f"dh must have shape ({T}, {H}), got {dh.shape}")
-        dh_T, dc_T = self._split_dstate(dstate)
-        if truncate is not None:
-            if isinstance(truncate, bool) or not isinstance(truncate, int | np.integer):
-                raise ValueError(f"truncate must be a positive integer or None, got {truncate!r}")
-            if truncate < 1:
-                raise ValueError(f"truncate must be >= 1, got {truncate}")
-        if truncate is None or truncate >= T:
-            parts = self._backward_full(dh, dh_T, dc_T)
-        else:
-            parts = flow.backward_by_steps(self, dh, dh_T, dc_T, int(truncate))
-        return Grads(self, *parts)
+        dh_T, dc_T = self.split_dstate(dstate)
+        k = truncated_bptt.check(truncate, truncate_mode)
+        seq = truncated_bptt.backward(self, dh, dh_T, dc_T, k, truncate_mode, first_chunk)
+        return Grads(self, seq)
 
-    def gradient_flow(self, dh: np.ndarray) -> np.ndarray:
+    def gradient_flow(
+        self,
+        dh: np.ndarray,
+        truncate: int | None = None,
+        truncate_mode: str = "chunked",
+        first_chunk: int | None = None,
+    ) -> np.ndarray:
         """(T, T) M[t, s] = ||dL_t/dh_s|| for s <= t (0 above the diagonal).
 
         L_t's gradient enters at h_t as dh[t]; for LSTM it travels through h and c, and M holds
-        the norm of the h part.
+        the norm of the h part. With truncate=k, M[t, s] = 0 where truncated BPTT (same rule as
+        ``backward``) does not carry L_t's gradient back to step s.
         """
         dh = np.asarray(dh, dtype=np.float64)
         if dh.shape != (self.T, self.hidden_size):
             raise ValueError(f"dh must have shape ({self.T}, {self.hidden_size}), got {dh.shape}")
-        return flow.gradient_flow(self, dh)
+        k = truncated_bptt.check(truncate, truncate_mode)
+        M = self.flow_matrix(dh)
+        if k is not None:
+            M[~truncated_bptt.reached(self.T, k, truncate_mode, first_chunk)] = 0.0
+        return M
 
-    def _split_dstate(self, dstate) -> tuple[np.ndarray, np.ndarray | None]:
+    def split_dstate(self, dstate) -> tuple[np.ndarray, np.ndarray | None]:
+        """dstate as backward takes it (None, h_T or (h_T, c_T)) -> checked (dh_T, dc_T)."""
         H = self.hidden_size
         zero_c = np.zeros(H) if self.c is not None else None
         if dstate is None:
@@ -208,18 +222,20 @@ class Tape:
                 raise ValueError(f"dstate {label} must have shape ({H},), got {d.shape}")
         return dh_T, dc_T
 
+    def flow_matrix(self, dh: np.ndarray) -> np.ndarray:
+        """The untruncated gradient_flow; a cell may have a faster one."""
+        return flow.gradient_flow(self, dh)
+
     # implemented by each cell ------------------------------------------------------------
-    def _backward_full(self, dh, dh_T, dc_T):
-        """Whole-sequence BPTT -> (dpre_ih (T, G), dpre_hh (T, G), dh (T, H), dc, dh0, dc0)."""
+    def backward_sequence(self, dh, dh_T, dc_T, detach_at=()) -> SequenceGrads:
+        """Whole-sequence BPTT, the fast loop. For s in `detach_at` (chunk starts) the state
+        entering step s is detached: no gradient flows from step s back into step s-1."""
         raise NotImplementedError
 
-    def _step_backward(self, t: int, dh: np.ndarray, dc: np.ndarray | None):
-        """BPTT through step t for a batch of incoming gradients dh, dc (k, H) at h_t, c_t.
-
-        Returns (dh_prev, dc_prev, dpre_ih, dpre_hh, dc_total), each with the leading k.
-        """
+    def step_backward(self, t: int, dh: np.ndarray, dc: np.ndarray | None) -> StepGrads:
+        """BPTT through step t for a batch of incoming gradients dh, dc (k, H) at h_t, c_t."""
         raise NotImplementedError
 
-    def _diagonal_params(self) -> dict[str, tuple[int, np.ndarray]]:
+    def diagonal_params(self) -> dict[str, tuple[int, np.ndarray]]:
         """Element-wise (peephole) parameters: name -> (gate index, multiplier (T, H))."""
         return {}

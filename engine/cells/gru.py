@@ -23,6 +23,7 @@ Shapes: x (T, I), h (T, H), W_ih (3H, I), W_hh (3H, H), b_ih, b_hh (3H,).
 import numpy as np
 
 from engine.cells.base import Cell, Tape, sigmoid
+from engine.cells.grads import SequenceGrads, StepGrads
 
 
 def step_forward(x_t: np.ndarray, h_prev: np.ndarray, p: dict):
@@ -89,15 +90,15 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict):
     return gates, ah[:, 2 * H :], h_all
 
 
-def backward_sequence(tape: "GRUTape", dh_ext: np.ndarray, dh_T: np.ndarray):
-    """Whole-sequence BPTT -> (da_ih (T, 3H), da_hh (T, 3H), dh (T, H), dh0).
+def backward_sequence(tape: "GRUTape", dh_ext: np.ndarray, dh_T: np.ndarray, detach_at=()):
+    """Whole-sequence BPTT -> SequenceGrads; no gradient flows back out of a step in detach_at.
 
     Every pre-activation gradient is δh_t times a factor known from the forward pass, so the
     factors are computed for all steps first and the loop is two products and a matrix-vector.
     """
     T, H = dh_ext.shape
     r, z, n = (tape.gates[k] for k in "rzn")
-    m, h_prev = tape._m, tape.h_prev
+    m, h_prev = tape.m, tape.h_prev
     dn_factor = (1.0 - z) * (1.0 - n * n)  # (T, H) ∂h/∂a_n
     Q = np.empty((T, 3, H))  # da_hh = δh ⊙ Q
     Q[:, 0] = dn_factor * m * r * (1.0 - r)  # ∂h/∂a_r
@@ -109,6 +110,7 @@ def backward_sequence(tape: "GRUTape", dh_ext: np.ndarray, dh_T: np.ndarray):
     da_hh_flat = da_hh.reshape(T, 3 * H)
     dh_tot = np.empty((T, H))
     direct = np.empty(H)
+    cuts = frozenset(detach_at)
     dh_next = dh_T.copy()
     for t in range(T - 1, -1, -1):
         dh = dh_tot[t]
@@ -117,9 +119,11 @@ def backward_sequence(tape: "GRUTape", dh_ext: np.ndarray, dh_T: np.ndarray):
         np.dot(da_hh_flat[t], W_hh, out=dh_next)  # W_hhᵀ [da_r, da_z, dm]
         np.multiply(dh, z[t], out=direct)
         dh_next += direct  # + δh ⊙ z: the path that skips the gates
+        if t in cuts:
+            dh_next[:] = 0.0  # truncated BPTT: h_{t-1} entered this chunk detached
     da_ih = da_hh.copy()
     da_ih[:, 2] = dh_tot * dn_factor  # da_n
-    return da_ih.reshape(T, 3 * H), da_hh_flat, dh_tot, dh_next
+    return SequenceGrads(da_ih.reshape(T, 3 * H), da_hh_flat, dh_tot, None, dh_next, None)
 
 
 class GRU(Cell):
@@ -145,15 +149,14 @@ class GRU(Cell):
 class GRUTape(Tape):
     def __init__(self, cell: GRU, *args, m: np.ndarray, **kwargs):
         super().__init__(cell, *args, **kwargs)
-        self._m = m  # (T, H) W_hn h_{t-1} + b_hn, needed for dL/dr
+        self.m = m  # (T, H) W_hn h_{t-1} + b_hn, needed for dL/dr
 
-    def _backward_full(self, dh, dh_T, dc_T):
-        da_ih, da_hh, dh_tot, dh0 = backward_sequence(self, dh, dh_T)
-        return da_ih, da_hh, dh_tot, None, dh0, None
+    def backward_sequence(self, dh, dh_T, dc_T, detach_at=()):
+        return backward_sequence(self, dh, dh_T, detach_at)
 
-    def _step_backward(self, t, dh, dc):
+    def step_backward(self, t, dh, dc):
         cache = {k: self.gates[k][t] for k in self.gate_names}
-        cache["m"] = self._m[t]
-        cache["h_prev"] = self.h[t - 1] if t > 0 else self._h0
+        cache["m"] = self.m[t]
+        cache["h_prev"] = self.h[t - 1] if t > 0 else self.h0
         dh_prev, da_ih, da_hh = step_backward(dh, cache, self.params)
-        return dh_prev, None, da_ih, da_hh, None
+        return StepGrads(dh_prev, None, da_ih, da_hh, None)

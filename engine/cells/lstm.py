@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.cells import flow
 from engine.cells.base import Cell, Tape, sigmoid
+from engine.cells.grads import SequenceGrads, StepGrads
 
 PEEPHOLES = ("w_ci", "w_cf", "w_co")
 
@@ -108,15 +109,17 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict):
     return acts, c_all, tanh_c, h_all
 
 
-def backward_sequence(tape: "LSTMTape", dh_ext: np.ndarray, dh_T: np.ndarray, dc_T: np.ndarray):
-    """Whole-sequence BPTT, plain LSTM -> (da (T, 4H), dh (T, H), dc (T, H), dh0, dc0).
+def backward_sequence(
+    tape: "LSTMTape", dh_ext: np.ndarray, dh_T: np.ndarray, dc_T: np.ndarray, detach_at=()
+) -> SequenceGrads:
+    """Whole-sequence BPTT, plain LSTM; no gradient flows back out of a step in detach_at.
 
     Every factor that does not depend on the incoming gradient is computed for all steps first,
     so the loop is: δh, δc, four gate gradients in two products, one matrix-vector product.
     """
     T, H = dh_ext.shape
     i, f, g, o = (tape.gates[k] for k in "ifgo")
-    tanh_c, c_prev = tape._tanh_c, tape.c_prev
+    tanh_c, c_prev = tape.tanh_c, tape.c_prev
     # da_{i,f,g} = dc ⊙ P[:, :3];  da_o = δh ⊙ P[:, 3]   (PyTorch order i, f, g, o)
     P = np.empty((T, 4, H))
     P[:, 0] = g * i * (1.0 - i)  # ∂c/∂a_i = g ⊙ σ'(a_i)
@@ -129,6 +132,7 @@ def backward_sequence(tape: "LSTMTape", dh_ext: np.ndarray, dh_T: np.ndarray, dc
     da = np.empty((T, 4, H))
     da_flat = da.reshape(T, 4 * H)
     dh_tot, dc_tot = np.empty((T, H)), np.empty((T, H))
+    cuts = frozenset(detach_at)
     dh_next, dc_next = dh_T.copy(), dc_T.copy()  # gradient from after the sequence
     for t in range(T - 1, -1, -1):
         dh = dh_tot[t]
@@ -141,7 +145,48 @@ def backward_sequence(tape: "LSTMTape", dh_ext: np.ndarray, dh_T: np.ndarray, dc
         np.multiply(P[t, 3], dh, out=d[3])  # da_o
         np.dot(da_flat[t], W_hh, out=dh_next)  # dL/dh_{t-1} = W_hhᵀ da_t
         np.multiply(dc, f[t], out=dc_next)  # dL/dc_{t-1} = dc_t ⊙ f_t
-    return da_flat, dh_tot, dc_tot, dh_next, dc_next
+        if t in cuts:  # truncated BPTT: (h_{t-1}, c_{t-1}) entered this chunk detached
+            dh_next[:] = 0.0
+            dc_next[:] = 0.0
+    return SequenceGrads(da_flat, da_flat, dh_tot, dc_tot, dh_next, dc_next)
+
+
+def gradient_flow_sequence(tape: "LSTMTape", dh: np.ndarray) -> np.ndarray:
+    """Tape.gradient_flow for a plain LSTM: (T, T) M[t, s] = ||dL_t/dh_s||, every source its
+    own row. step_backward's element-wise factors depend on the step, not on the source, so
+    they are computed for all steps first and each step back is a few (k, H) products and one
+    matrix product:
+
+        dc_t = dc_{t+1}·f_{t+1} + dh_t ⊙ o_t ⊙ (1 - tanh²c_t)
+        da_t = [dc_t ⊙ g i (1-i), dc_t ⊙ c_{t-1} f (1-f), dc_t ⊙ i (1-g²), dh_t ⊙ tanh c_t o (1-o)]
+        dh_{t-1} = W_hhᵀ da_t
+    """
+    T, H = dh.shape
+    i, f, g, o = (tape.gates[n] for n in ("i", "f", "g", "o"))  # (T, H) each
+    tanh_c = tape.tanh_c
+    to_c = o * (1.0 - tanh_c**2)  # (T, H) dh_t -> dc_t
+    gate_factors = (g * i * (1.0 - i), tape.c_prev * f * (1.0 - f), i * (1.0 - g**2))
+    to_a_o = tanh_c * o * (1.0 - o)  # (T, H) dh_t -> da_o
+    W = tape.params["weight_hh"]  # (4H, H)
+    M = np.zeros((T, T))
+    rows_h = np.zeros((T, H))  # row t: dL_t/dh_s while walking back over s
+    rows_c = np.zeros((T, H))
+    da = np.empty((T, 4 * H))
+    for s in range(T - 1, -1, -1):
+        rows_h[s] = dh[s]
+        rows_c[s] = 0.0
+        h_, c_ = rows_h[s:], rows_c[s:]
+        M[s:, s] = flow.row_norms(h_)
+        if s == 0:
+            break
+        dc = c_ + h_ * to_c[s]  # (k, H)
+        a = da[s:]
+        for q, factor in enumerate(gate_factors):
+            np.multiply(dc, factor[s], out=a[:, q * H : (q + 1) * H])
+        np.multiply(h_, to_a_o[s], out=a[:, 3 * H :])
+        np.matmul(a, W, out=h_)
+        np.multiply(dc, f[s], out=c_)
+    return M
 
 
 class LSTM(Cell):
@@ -202,22 +247,26 @@ class LSTMTape(Tape):
     def __init__(self, cell: LSTM, x, h0, c0, h, c, gates, tanh_c):
         super().__init__(cell, x, h0, c0, h, c, gates)
         self.peephole = cell.peephole
-        self._tanh_c = tanh_c  # (T, H) kept for backward
+        self.tanh_c = tanh_c  # (T, H) kept for backward
 
-    def _backward_full(self, dh, dh_T, dc_T):
+    def backward_sequence(self, dh, dh_T, dc_T, detach_at=()):
         if self.peephole:
-            return flow.backward_by_steps(self, dh, dh_T, dc_T, self.T)
-        da, dh_tot, dc_tot, dh0, dc0 = backward_sequence(self, dh, dh_T, dc_T)
-        return da, da, dh_tot, dc_tot, dh0, dc0
+            return flow.backward_steps(self, dh, dh_T, dc_T, detach_at)
+        return backward_sequence(self, dh, dh_T, dc_T, detach_at)
 
-    def _step_backward(self, t, dh, dc):
+    def step_backward(self, t, dh, dc):
         cache = {k: self.gates[k][t] for k in self.gate_names}
-        cache["tanh_c"] = self._tanh_c[t]
-        cache["c_prev"] = self.c[t - 1] if t > 0 else self._c0
+        cache["tanh_c"] = self.tanh_c[t]
+        cache["c_prev"] = self.c[t - 1] if t > 0 else self.c0
         dh_prev, dc_prev, da, dc_tot = step_backward(dh, dc, cache, self.params)
-        return dh_prev, dc_prev, da, da, dc_tot
+        return StepGrads(dh_prev, dc_prev, da, da, dc_tot)
 
-    def _diagonal_params(self):
+    def flow_matrix(self, dh):
+        if self.peephole:
+            return super().flow_matrix(dh)
+        return gradient_flow_sequence(self, dh)
+
+    def diagonal_params(self):
         if not self.peephole:
             return {}
         return {"w_ci": (0, self.c_prev), "w_cf": (1, self.c_prev), "w_co": (3, self.c)}

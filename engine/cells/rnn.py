@@ -17,6 +17,7 @@ Shapes: x (T, I), h (T, H), W_ih (H, I), W_hh (H, H), b_ih, b_hh (H,).
 import numpy as np
 
 from engine.cells.base import Cell, Tape
+from engine.cells.grads import SequenceGrads, StepGrads
 
 
 def step_forward(x_t: np.ndarray, h_prev: np.ndarray, p: dict, nonlinearity: str = "tanh"):
@@ -58,14 +59,15 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict, nonlinearity: str):
     return pre, h_all
 
 
-def backward_sequence(tape: "RNNTape", dh_ext: np.ndarray, dh_T: np.ndarray):
-    """Whole-sequence BPTT -> (dpre (T, H), dh total (T, H), dh0)."""
+def backward_sequence(tape: "RNNTape", dh_ext: np.ndarray, dh_T: np.ndarray, detach_at=()):
+    """Whole-sequence BPTT -> SequenceGrads; no gradient flows back out of a step in detach_at."""
     T, H = dh_ext.shape
     if tape.nonlinearity == "tanh":
         dact = 1.0 - tape.h * tape.h  # (T, H) tanh'(a_t) for every step at once
     else:
         dact = (tape.pre > 0).astype(np.float64)  # relu'(a_t)
     W_hh = tape.params["weight_hh"]  # (H, H)
+    cuts = frozenset(detach_at)
     dpre = np.empty((T, H))
     dh_tot = np.empty((T, H))
     dh_next = dh_T.copy()  # dL/dh_{T-1} from after the sequence
@@ -75,7 +77,9 @@ def backward_sequence(tape: "RNNTape", dh_ext: np.ndarray, dh_T: np.ndarray):
         da = dpre[t]
         np.multiply(dh, dact[t], out=da)  # da_t = δh_t ⊙ act'(a_t)
         np.dot(da, W_hh, out=dh_next)  # dL/dh_{t-1} = W_hhᵀ da_t
-    return dpre, dh_tot, dh_next
+        if t in cuts:
+            dh_next[:] = 0.0  # truncated BPTT: h_{t-1} entered this chunk detached
+    return SequenceGrads(dpre, dpre, dh_tot, None, dh_next, None)
 
 
 class RNN(Cell):
@@ -112,11 +116,10 @@ class RNNTape(Tape):
         super().__init__(cell, *args, **kwargs)
         self.nonlinearity = cell.nonlinearity
 
-    def _backward_full(self, dh, dh_T, dc_T):
-        dpre, dh_tot, dh0 = backward_sequence(self, dh, dh_T)
-        return dpre, dpre, dh_tot, None, dh0, None
+    def backward_sequence(self, dh, dh_T, dc_T, detach_at=()):
+        return backward_sequence(self, dh, dh_T, detach_at)
 
-    def _step_backward(self, t, dh, dc):
+    def step_backward(self, t, dh, dc):
         cache = {"h": self.h[t], "pre": self.pre[t]}
         dh_prev, dpre = step_backward(dh, cache, self.params, self.nonlinearity)
-        return dh_prev, None, dpre, dpre, None
+        return StepGrads(dh_prev, None, dpre, dpre, None)

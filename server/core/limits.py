@@ -32,6 +32,7 @@ BOUNDS = (
     Bound(_RUN, "text", "maxLength", lambda s: s.max_text_chars),
     Bound(_RUN, "targets", "maxItems", lambda s: s.max_tokens),
     Bound(_RUN, "truncate", "maximum", lambda s: s.max_tokens),
+    Bound(_RUN, "steps", "maximum", lambda s: s.max_tokens),  # one-to-many models' steps
     Bound(("TraceRequest",), "top_k", "maximum", lambda s: s.max_top_k),
     Bound(("GradcheckRequest",), "t", "maximum", lambda s: s.max_tokens - 1),
     Bound(("TrainRequest",), "text", "maxLength", lambda s: s.train_max_text_chars),

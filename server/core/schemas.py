@@ -6,9 +6,11 @@ here: server.core.limits checks them and writes them into the schema."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.tasks import TASK_NAMES
 
 CellKind = Literal["rnn", "lstm", "gru"]
 Source = Literal["demo", "trained", "imported"]
@@ -38,14 +40,22 @@ def check_text(value: str, what: str = "text") -> str:
     return value
 
 
+# A state vector has H numbers; one per layer and direction is at most 16 of them. The model's
+# own H and layer count are checked when the request is prepared (server.tracing.request).
+MAX_STATE_SIZE = 1 << 16
+MAX_STATE_CELLS = 16
+Vector = Annotated[list[float], Field(max_length=MAX_STATE_SIZE)]
+PerCell = Annotated[list[Vector], Field(max_length=MAX_STATE_CELLS)]
+
+
 class InitialState(BaseModel):
     """An explicit initial state. `h` is one vector of H numbers (used for every layer and
     direction) or one vector per layer and direction (layer-major: l0 fwd, l0 rev, l1 fwd, ...).
     `c` is the same for the LSTM cell state (zeros when left out)."""
 
     model_config = ConfigDict(extra="forbid")
-    h: list[float] | list[list[float]]
-    c: list[float] | list[list[float]] | None = None
+    h: Vector | PerCell
+    c: Vector | PerCell | None = None
 
 
 class RunRequest(BaseModel):
@@ -56,7 +66,15 @@ class RunRequest(BaseModel):
     model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
     text: str = Field(min_length=1, description="The input text.")
     truncate: int | None = Field(
-        None, ge=1, description="Truncated BPTT: gradient flows back at most k steps."
+        None,
+        ge=1,
+        description="Truncated BPTT with k steps: chunks of k steps, no gradient crossing a chunk "
+        "boundary (truncate_mode chunked), or each loss's gradient k steps back (sliding).",
+    )
+    truncate_mode: Literal["chunked", "sliding"] = Field(
+        "chunked",
+        description='How truncate=k cuts BPTT: "chunked" (the course\'s: the state carried from '
+        'chunk to chunk, detached) or "sliding" (a window of k steps per loss; one layer only).',
     )
     clip: float | None = Field(
         None, gt=0, le=1e6, description="Clip the global gradient norm to this value."
@@ -70,6 +88,12 @@ class RunRequest(BaseModel):
         "zeros", description='"zeros", "random" (seeded by `seed`) or explicit vectors.'
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for a random initial state.")
+    steps: int | None = Field(
+        None,
+        ge=1,
+        description="One-to-many models only: how many steps to run from the one input token "
+        "(default: the number of targets).",
+    )
     layer: int = Field(
         -1,
         description="Layer shown step by step: 0..num_layers-1 of the model, or -1.. counting "
@@ -134,6 +158,7 @@ class ModelSummary(BaseModel):
                     "hidden_size": 8,
                     "num_layers": 1,
                     "bidirectional": False,
+                    "nonlinearity": "tanh",
                     "source": "demo",
                     "example": "hell",
                 }
@@ -143,12 +168,15 @@ class ModelSummary(BaseModel):
     id: str
     cell: CellKind
     description: str
-    task: str = Field(description="next-char, next-word, classify, ...")
+    task: str = Field(description=f"What the model does: {', '.join(TASK_NAMES)}.")
     vocab_kind: Literal["char", "word"]
     vocab_size: int
     hidden_size: int
     num_layers: int
     bidirectional: bool
+    nonlinearity: Literal["tanh", "relu"] | None = Field(
+        None, description="An RNN's activation, tanh or relu; null for LSTM and GRU."
+    )
     source: Source
     example: str = Field(description="A text to try first.")
 
@@ -259,6 +287,16 @@ class TraceBackwardStep(BaseModel):
     dW_hh_running_norm: float
 
 
+class Truncation(BaseModel):
+    """How BPTT was truncated: k, the mode, and (chunked) where the chunks are."""
+
+    k: int
+    mode: Literal["chunked", "sliding"]
+    chunks: list[list[int]] | None = Field(
+        description="[start, end) of each chunk in step order (chunked), else null."
+    )
+
+
 class Trace(BaseModel):
     """The trace of docs/contracts.md section 4 (LSTM steps also carry `c`, RNN steps `pre`)."""
 
@@ -284,6 +322,7 @@ class Trace(BaseModel):
     clipped: bool
     clip: float | None
     truncate: int | None
+    truncation: Truncation | None = None
     grad_flow: list[list[float]] | None
 
 

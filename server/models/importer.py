@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.cells.state_dict import parse_key
 from engine.model import ModelConfig, SequenceModel
 from engine.storage import META_KEY, LoadedModel, ModelFileError, load_model
 from engine.tokenize import UNK, Vocabulary
+from engine.torch_import import recurrent_layout
 from server.core.schemas import check_text
 
-_RECURRENT = re.compile(r"^(?:.*\.)?((?:weight|bias)_(?:ih|hh)|w_c[ifo])_l(\d+)(_reverse)?$")
 _EMBEDDING = re.compile(r"^(?:.*\.)?(embedding|embed|emb|encoder|embeddings)\.weight$")
-_GATES_TO_CELL = {1: "rnn", 3: "gru", 4: "lstm"}
 MAX_HIDDEN = 2048
 MAX_VOCAB = 50_000
 NOT_NPZ = "The file could not be read as an .npz (a zip of .npy arrays, as numpy.savez writes)."
@@ -136,38 +136,20 @@ def build(
         if not np.isfinite(a).all():
             raise ImportProblem(f"Array {name!r} holds NaN or infinite values.")
 
-    recurrent = {k: v for k, v in arrays.items() if _RECURRENT.match(k)}
-    by_name = {
-        (m.group(1), int(m.group(2)), bool(m.group(3))): v
-        for k, v in recurrent.items()
-        if (m := _RECURRENT.match(k))
-    }
-    hh = by_name.get(("weight_hh", 0, False))
-    ih = by_name.get(("weight_ih", 0, False))
-    if hh is None or ih is None:
+    try:
+        layout = recurrent_layout(arrays)  # refuses proj_size & co. in a sentence
+    except ValueError as e:
+        raise ImportProblem(str(e)) from e
+    if cell and cell != layout.cell:
         raise ImportProblem(
-            "No recurrent weights: the file needs weight_ih_l0 and weight_hh_l0 "
-            "(PyTorch's nn.RNN/nn.LSTM/nn.GRU names)."
+            f"The weights are those of a {layout.cell.upper()}, not of a {cell.upper()}."
         )
-    if hh.ndim != 2 or ih.ndim != 2 or hh.shape[0] % hh.shape[1]:
-        raise ImportProblem(f"weight_hh_l0 has shape {hh.shape}; expected (gates*H, H).")
-    H = hh.shape[1]
-    gates = hh.shape[0] // H
-    inferred = _GATES_TO_CELL.get(gates)
-    if inferred is None:
-        raise ImportProblem(
-            f"weight_hh_l0 has {gates}*H rows: not an RNN (1), GRU (3) or LSTM (4)."
-        )
-    if cell and cell != inferred:
-        raise ImportProblem(
-            f"The weights are those of a {inferred.upper()} ({gates} gate blocks), "
-            f"not of a {cell.upper()}."
-        )
+    H = layout.hidden_size
     if H > MAX_HIDDEN:
         raise ImportProblem(f"Hidden size {H} is larger than {MAX_HIDDEN}.")
-    num_layers = 1 + max(layer for _, layer, _ in by_name)
-    bidirectional = any(rev for _, _, rev in by_name)
-    D = H * (2 if bidirectional else 1)
+    D = H * (2 if layout.bidirectional else 1)
+    recurrent = {k: v for k, v in arrays.items() if parse_key(k)}
+    n_in = layout.input_size
 
     rest = {k: v for k, v in arrays.items() if k not in recurrent}
     embedding = [k for k in rest if _EMBEDDING.match(k) and rest[k].ndim == 2]
@@ -194,7 +176,7 @@ def build(
         vocab = Vocabulary(vocab_tokens, level=vocab_kind, unk=unk)
     except ValueError as e:
         raise ImportProblem("vocab: the tokens must be distinct, non-empty strings.") from e
-    V, n_in = len(vocab), ih.shape[1]
+    V = len(vocab)
     sd = dict(recurrent)
     encoding, embed_size = "onehot", None
     if embedding:
@@ -202,7 +184,7 @@ def build(
         if E.shape != (V, n_in):
             raise ImportProblem(
                 f"{embedding[0]} has shape {E.shape}; with {V} tokens and "
-                f"weight_ih_l0 {ih.shape} it must be ({V}, {n_in})."
+                f"weight_ih_l0 reading {n_in} inputs it must be ({V}, {n_in})."
             )
         encoding, embed_size = "embedding", n_in
         sd["embedding.weight"] = E
@@ -231,16 +213,16 @@ def build(
             "for a classifier, give its labels."
         )
     cfg = ModelConfig(
-        cell=inferred,
+        cell=layout.cell,
         vocab_size=V,
         input_encoding=encoding,
         embed_size=embed_size,
         hidden_size=H,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
+        num_layers=layout.num_layers,
+        bidirectional=layout.bidirectional,
         output_size=n_out,
         setup="many-to-one" if labels else "many-to-many",
-        peephole=any(name.startswith("w_c") for name, _, _ in by_name),
+        peephole=layout.peephole,
     )
     model = SequenceModel(cfg)
     try:

@@ -84,23 +84,21 @@ class Computed:
 
 
 def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = None) -> Forward:
-    req, model, targets = p.request, p.entry.model, p.targets
-    if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
-        # Explain the model's own answer: the loss is that of its predicted label.
-        run = model.forward(p.ids, p.state)
-        targets = np.array([int(np.argmax(run.outputs[-1]))])
+    req = p.request
     return build_forward(
-        model,
+        p.entry.model,
         p.ids,
-        targets=targets,
+        targets=p.targets,  # None: engine.targets' defaults (a classifier explains its answer)
         state=p.state,
         truncate=req.truncate,
+        truncate_mode=req.truncate_mode,
         clip=req.clip,
         layer=req.layer,
         direction=req.direction,
         top_k=req.top_k,
         flow=req.flow and len(p.ids) <= s.flow_limit,
         flow_limit=s.flow_limit,
+        steps=p.steps,
         frames=frames,
         rows=rows,
     )

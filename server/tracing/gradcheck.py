@@ -18,12 +18,14 @@ from server.tracing.request import GATES
 
 
 def run_check(p: Prepared, req: GradcheckRequest) -> dict:
-    model, targets = p.entry.model, p.targets
-    if targets is None and model.config.setup in ("many-to-one", "one-to-one"):
-        # as the trace: a classifier's loss is that of its own predicted label
-        run = model.forward(p.ids, p.state)
-        targets = [int(run.outputs[-1].argmax())]
-    common = {"state": p.state, "truncate": req.truncate, "clip": req.clip}
+    model, targets = p.entry.model, p.targets  # None: engine.targets' defaults, as the trace's
+    common = {
+        "state": p.state,
+        "truncate": req.truncate,
+        "truncate_mode": req.truncate_mode,
+        "clip": req.clip,
+        "steps": p.steps,
+    }
     if req.quantity in ("h", "c"):
         return check_hidden(
             model,
@@ -58,7 +60,7 @@ def memory_bytes(p: Prepared, req: GradcheckRequest) -> int:
 
 def validate(p: Prepared, req: GradcheckRequest) -> None:
     cfg = p.entry.model.config
-    T, H = len(p.ids), cfg.hidden_size
+    T, H = p.steps or len(p.ids), cfg.hidden_size
     if req.quantity in ("h", "c"):
         if req.quantity == "c" and cfg.cell != "lstm":
             raise ApiError('quantity "c" (the cell state) exists for LSTM models only.')

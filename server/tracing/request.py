@@ -30,6 +30,7 @@ class Prepared:
     targets: np.ndarray | None
     state: ModelState | None
     key: tuple  # cache key: (model id, model version, the request as JSON)
+    steps: int | None = None  # one-to-many: how many steps to run from the one input
 
     def without_entry(self) -> Prepared:
         """What is pickled to a trace process, which looks the model up itself (by key)."""
@@ -77,10 +78,10 @@ def encode(entry: Entry, tokens: list[str]) -> np.ndarray:
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
     if req.targets is None:
-        return None  # language model: next token; classifier: its own prediction (in _build)
+        return None  # engine.targets' defaults: the next token; a classifier's own prediction
     names = entry.output_names()
     index = {n: i for i, n in enumerate(names)}
-    T_out = 1 if entry.model.config.setup in ("many-to-one", "one-to-one") else T
+    T_out = 1 if entry.model.config.setup in ("many-to-one", "one-to-one") else T  # (or steps)
     if len(req.targets) != T_out:
         what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
         raise ApiError(f"targets: this model needs {what}, got {len(req.targets)}.")
@@ -187,9 +188,38 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         raise ApiError("direction: this model reads forward only; use direction 0.")
     if req.truncate is not None and cfg.jordan:
         raise ApiError("truncate is not available for this model.")
+    if req.truncate is not None and req.truncate_mode == "sliding" and L > 1:
+        raise ApiError(
+            'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
+        )
     tokens, ids = tokenize(entry, req.text, s.max_tokens)
-    check_work(entry, len(tokens), s)
-    targets = _targets(entry, req, len(tokens))
+    steps = _steps(cfg.setup, req, len(tokens), s.max_tokens)
+    check_work(entry, steps or len(tokens), s)
+    targets = _targets(entry, req, steps or len(tokens))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-    return Prepared(entry, req, tokens, ids, targets, state, key)
+    return Prepared(entry, req, tokens, ids, targets, state, key, steps)
+
+
+def _steps(setup: str, req: TraceRequest, T: int, max_steps: int) -> int | None:
+    """How many steps a one-to-many model runs (None for the other set-ups); a set-up that
+    reads one token refuses more."""
+    if setup in ("one-to-one", "one-to-many") and T != 1:
+        what = "one output" if setup == "one-to-one" else "a sequence of outputs"
+        raise ApiError(
+            f"This model is {setup}: it reads exactly one token and gives {what}; the text has "
+            f"{T} tokens. Type a single character or word."
+        )
+    if setup != "one-to-many":
+        if req.steps is not None and req.steps != T:
+            raise ApiError(f"steps: only one-to-many models take steps; this one is {setup}.")
+        return None
+    steps = req.steps if req.steps is not None else len(req.targets or [])
+    if steps < 1:
+        raise ApiError(
+            "steps: this one-to-many model needs to know how many steps to run from its one "
+            "input; give steps (or one target per step)."
+        )
+    if steps > max_steps:
+        raise ApiError(f"steps: at most {max_steps}.")
+    return steps

@@ -28,7 +28,7 @@ from server.core.schemas import GradcheckRequest, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 from server.tracing import build as tracing
-from server.tracing import gradcheck, request
+from server.tracing import gradcheck, process, request
 from server.tracing.build import Computed
 from server.tracing.pool import TraceProcessError, TraceProcessPool
 from server.tracing.request import Prepared
@@ -46,7 +46,7 @@ class TraceService:
         self.streaming = 0  # WebSocket traces being sent right now
         self.sockets = 0  # open /ws sockets
         self._semaphore: asyncio.Semaphore | None = None
-        self._pool: TraceProcessPool | None = None
+        self.pool: TraceProcessPool | None = None
         self._homes: LRUCache[tuple, int] = LRUCache(HOMES)  # forward half -> its process
         self._no_processes = False  # starting processes failed once: threads from then on
         self._cache = ByteBudgetCache[Computed](settings.trace_cache_mb * 1_000_000, _cost)
@@ -59,7 +59,7 @@ class TraceService:
         """Start the trace processes now (so the first trace is quick) and wait until they
         have loaded the models; if they cannot start, traces run in threads."""
         n = self.settings.trace_processes
-        if not n or self._pool is not None or self._no_processes:
+        if not n or self.pool is not None or self._no_processes:
             return
         pool = TraceProcessPool(self.settings, n)
         try:
@@ -68,12 +68,12 @@ class TraceService:
             log.warning("%s; computing traces in threads", e)
             self._no_processes = True
             return
-        self._pool = pool
+        self.pool = pool
 
     async def stop(self) -> None:
         """Stop the trace processes and wait for them to exit: a server that exits first
         would leave them behind, orphaned."""
-        pool, self._pool = self._pool, None
+        pool, self.pool = self.pool, None
         if pool is not None:
             await pool.stop()
 
@@ -96,15 +96,15 @@ class TraceService:
         return tracing.build(p, self.settings, form)
 
     async def _run(self, p: Prepared, form: str) -> Computed:
-        if self._pool is None and self.settings.trace_processes and not self._no_processes:
+        if self.pool is None and self.settings.trace_processes and not self._no_processes:
             await self.start()  # after stop(): e.g. a second TestClient on the same app
-        if self._pool is None:
+        if self.pool is None:
             # Not abandoned on cancel: the slot is held until the thread is done.
             return await run_in_threadpool(self._build, p, form)
         half = form.partition("-")[0]
         # the backward half goes where its forward pass is kept (whichever the encoding)
         home = self._homes.pop(p.key, None) if half == "backward" else None
-        job = asyncio.ensure_future(self._pool.run(p, form, home))
+        job = asyncio.ensure_future(self.pool.run(p, form, home))
         try:
             result, home = await asyncio.shield(job)
         except asyncio.CancelledError:
@@ -171,7 +171,7 @@ class TraceService:
                 "(gradcheck_memory_mb); use a shorter text.",
             )
         async with self._gradcheck_memory.hold(need), self.semaphore:
-            job = ("gradcheck", prepared.without_entry(), req)
+            job = (process.check_gradient, prepared.without_entry(), req)
             return await self._elsewhere(job, gradcheck.check, prepared, req)
 
     # -- live typing ------------------------------------------------------------------------
@@ -182,17 +182,18 @@ class TraceService:
         model = Prepared(None, None, [], ids, None, None, (entry.id, entry.version, ""))
         args = (state, ids, tokens, t0, top_k)
         async with self.semaphore:
-            return await self._elsewhere(("live", model, *args), tracing.live_steps, entry, *args)
+            job = (process.live_steps, model, *args)
+            return await self._elsewhere(job, tracing.live_steps, entry, *args)
 
     async def _elsewhere(self, job: tuple, fn, *args):
         """A job in a trace process (server.tracing.process), else `fn(*args)` in a thread.
         Python-heavy work (a gradient check's reruns, live steps) in a thread of the server
         would hold the GIL against the event loop: /api/health waited up to 0.3 s for it."""
-        if self._pool is None and self.settings.trace_processes and not self._no_processes:
+        if self.pool is None and self.settings.trace_processes and not self._no_processes:
             await self.start()
-        if self._pool is None:
+        if self.pool is None:
             return await run_in_threadpool(fn, *args)
-        work = asyncio.ensure_future(self._pool.run_job(job))
+        work = asyncio.ensure_future(self.pool.call(*job))
         try:
             result, _ = await asyncio.shield(work)
         except asyncio.CancelledError:

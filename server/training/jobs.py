@@ -1,8 +1,11 @@
 """Training jobs: one thread each, at most `max_training_jobs` at once, cancellable.
 
-A job trains with engine.train (which reports through callbacks), then saves the model through
-the registry (engine.storage under the data dir), where it appears as source "trained" and
-survives a restart. Job status lives in the process that runs it.
+A job trains by engine.recipe (the demo models' recipe; engine.train reports through
+callbacks), then saves the model through the registry (engine.storage under the data dir),
+where it appears as source "trained" and survives a restart. Job status is shared with every
+server process through the data dir (server.training.status): any worker answers
+GET /api/train/{job}, streams /ws/train/{job} and cancels with DELETE, whichever worker runs
+the job.
 """
 
 from __future__ import annotations
@@ -13,17 +16,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from engine.model import ModelConfig, SequenceModel
-from engine.train import TrainConfig, train_examples, train_lm
+from engine import recipe
+from engine.tasks import BUILTIN, Task, text_task
+from engine.train import TrainConfig
 from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
 from server.models.registry import Registry
-from server.training.tasks import BUILTIN, Task, text_task
+from server.training.status import FINISHED, HEARTBEAT_SECONDS, StatusFiles
 
 log = logging.getLogger("unrolled")
-FINISHED = ("done", "cancelled", "failed")
+SHARE_EVERY = 0.2  # seconds between writes of a running job's progress for other processes
 
 
 @dataclass
@@ -40,7 +44,10 @@ class Job:
     error: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    changed: float = field(default_factory=time.monotonic)  # streams poll this
+    changed: float = field(default_factory=time.monotonic)
+    shared: float = 0.0  # when the status was last written for other processes
+    share_lock: threading.Lock = field(default_factory=threading.Lock)
+    store: StatusFiles | None = None
 
     def status(self) -> dict:
         loss = self.loss if self.loss is None or self.loss == self.loss else None  # NaN -> None
@@ -57,20 +64,46 @@ class Job:
         }
 
     def touch(self, **changes) -> None:
+        new_state = changes.get("state", self.state) != self.state
         for k, v in changes.items():
             setattr(self, k, v)
         self.changed = time.monotonic()
+        if new_state:  # progress goes out with the next tick; a new state at once
+            self.share()
+
+    def share(self) -> None:
+        """Write the status for the other processes (and as this process's heartbeat)."""
+        if self.store is None:
+            return
+        with self.share_lock:
+            self.shared = time.monotonic()
+            self.store.write(self.status())
 
 
 class Jobs:
     def __init__(self, settings: Settings, registry: Registry):
         self.settings = settings
         self.registry = registry
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job] = {}  # the jobs this process runs
+        self.store = StatusFiles(settings.data_dir)
+        self.store.prune()
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="training-status", daemon=True)
+        self._ticker.start()
 
-    def running(self) -> int:
-        return sum(j.state in ("queued", "running") for j in self.jobs.values())
+    def _unfinished_here(self) -> list[Job]:
+        return [j for j in list(self.jobs.values()) if j.state not in FINISHED]
+
+    def _tick(self) -> None:
+        """Share this process's progress, prove it alive, and pass on cancels from others."""
+        while not self._closing.wait(SHARE_EVERY):
+            for job in self._unfinished_here():
+                if self.store.cancel_requested(job.id):
+                    job.stop.set()
+                since = time.monotonic() - job.shared
+                if job.changed > job.shared or since >= HEARTBEAT_SECONDS:
+                    job.share()
 
     def _task(self, req: TrainRequest) -> Task:
         if req.task == "text":
@@ -87,35 +120,42 @@ class Jobs:
         s = self.settings
         limits.check(req, s)  # hidden_size, layers, steps, text (server.core.limits)
         task = self._task(req)
-        with self._lock:
-            if self.running() >= s.max_training_jobs:
+        with self._lock:  # counts the jobs of every process (a race between two is possible)
+            if self.store.unfinished() >= s.max_training_jobs:
                 raise ApiError(
                     f"{s.max_training_jobs} training job(s) are already running; wait for one "
                     "to finish or cancel it.",
                     429,
                 )
-            job = Job(uuid.uuid4().hex[:12], req, task)
+            job = Job(uuid.uuid4().hex[:12], req, task, store=self.store)
             self.jobs[job.id] = job
+            job.share()
         job.thread = threading.Thread(target=self._run, args=(job,), daemon=True)
         job.thread.start()
         return job
 
-    def get(self, job_id: str) -> Job:
+    def status(self, job_id: str) -> dict:
+        """The status of a job run by any process on this data dir."""
+        job = self.jobs.get(job_id)
+        status = job.status() if job is not None else self.store.read(job_id)
+        if status is None:
+            raise ApiError(
+                "There is no training job with that id (it may have been before a restart).", 404
+            )
+        return status
+
+    def cancel(self, job_id: str) -> dict:
+        """Stop a job; another process's job stops at its next tick (within SHARE_EVERY)."""
         job = self.jobs.get(job_id)
         if job is None:
-            raise ApiError(
-                "There is no training job with that id (it may have run on another worker, or "
-                "before a restart).",
-                404,
-            )
-        return job
-
-    def cancel(self, job_id: str) -> Job:
-        job = self.get(job_id)
+            status = self.status(job_id)
+            if status["state"] not in FINISHED:
+                self.store.request_cancel(job_id)
+            return status
         job.stop.set()
         if job.state == "queued":
             job.touch(state="cancelled")
-        return job
+        return job.status()
 
     async def shutdown(self) -> None:
         for job in self.jobs.values():
@@ -123,6 +163,8 @@ class Jobs:
         for job in self.jobs.values():
             if job.thread is not None:
                 job.thread.join(timeout=5)
+        self._closing.set()
+        self._ticker.join(timeout=5)
 
     # -- the training thread --------------------------------------------------------------
 
@@ -130,18 +172,6 @@ class Jobs:
         req, task = job.request, job.task
         job.touch(state="running")
         try:
-            vocab = task.vocabulary()
-            classify = task.kind == "classify"
-            cfg = ModelConfig(
-                cell=req.cell,
-                vocab_size=len(vocab),
-                hidden_size=req.hidden_size,
-                num_layers=req.layers,
-                output_size=len(task.labels) if classify else len(vocab),
-                setup="many-to-one" if classify else "many-to-many",
-                seed=req.seed,
-            )
-            model = SequenceModel(cfg)
             train_cfg = TrainConfig(
                 steps=req.steps,
                 seq_len=25,
@@ -151,9 +181,8 @@ class Jobs:
                 sample_every=max(req.steps // 10, 20),
                 sample_len=60,
             )
-
             # Loss per predicted token, smoothed: comparable across tasks and chunk lengths.
-            per_update = 1 if classify else min(train_cfg.seq_len, len(task.text) - 1)
+            per_update = recipe.tokens_per_update(task, train_cfg)
 
             def on_step(info: dict) -> None:
                 loss = float(info["raw_loss"]) / per_update
@@ -163,38 +192,30 @@ class Jobs:
             def on_sample(text: str) -> None:
                 job.touch(sample=text)
 
-            if classify:
-                result = train_examples(
-                    model,
-                    task.encoded_examples(vocab),
-                    train_cfg,
-                    on_step,
-                    should_stop=job.stop.is_set,
-                )
-            else:
-                result = train_lm(
-                    model,
-                    vocab.encode(task.text),
-                    train_cfg,
-                    on_step,
-                    on_sample,
-                    should_stop=job.stop.is_set,
-                    decode=vocab.decode,
-                )
+            trained = recipe.train_task(
+                task,
+                req.cell,
+                req.hidden_size,
+                train_cfg,
+                num_layers=req.layers,
+                seed=req.seed,
+                on_step=on_step,
+                on_sample=on_sample,
+                should_stop=job.stop.is_set,
+            )
+            result = trained.result
             if result.stopped:
                 job.touch(state="cancelled")
                 return
             name = req.name or f"{req.cell}-{task.id}"
             entry = self.registry.add(
-                model,
-                vocab,
+                trained.model,
+                trained.vocab,
                 source="trained",
                 name=name,
-                task="classify" if classify else f"next-{vocab.level}",
                 description=f"You trained this {req.cell.upper()} ({req.hidden_size} hidden "
                 f"units, {req.steps} steps): {task.description}",
-                example=task.example,
-                labels=task.labels,
+                **recipe.metadata(task),
             )
             job.touch(state="done", model_id=entry.id, eta_seconds=0.0)
         except Exception as e:  # a job failing must not take the server down

@@ -12,6 +12,15 @@ import struct
 SIOCGIFADDR = 0x8915  # Linux: get an interface's IPv4 address
 
 
+def share_origin(host: str, port: int | None) -> str | None:
+    """The address students can open, when the server listens on every interface (0.0.0.0, ::):
+    `http://<first LAN address>:<port>`; None when it listens on one address only."""
+    if host not in ("0.0.0.0", "::", "") or not port:
+        return None
+    usable = [a for a in lan_addresses() if not ipaddress.ip_address(a).is_link_local]
+    return f"http://{usable[0]}:{port}" if usable else None
+
+
 def lan_addresses() -> list[str]:
     """IPv4 addresses of this machine's interfaces, loopback excluded, sorted."""
     found: set[str] = set()

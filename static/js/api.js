@@ -27,6 +27,8 @@ export function traceRequest(state, model = state.model) {
     text: state.text,
     truncate: state.truncate,
     clip: state.clip,
+    layer: state.layer,
+    direction: state.direction,
     top_k: 5,
     // The T×T gradient-flow matrix is the costliest part of a trace; ask for it only when the
     // Gradients view shows it (the controller fetches it when that view opens).

@@ -7,7 +7,7 @@ export class Controller extends EventTarget {
     super();
     this.state = state;
     this.player = player;
-    this.views = views;            // objects with update(trace), render(), optional append(trace, from)
+    this.views = views;            // update(trace), render(), reset(reason), optional append(trace, from)
     this.trace = null;
     this.models = [];
     this.loadGen = 0;
@@ -46,7 +46,12 @@ export class Controller extends EventTarget {
         trace = await fetchTrace(body);                  // no socket: plain POST
       }
     } catch (err) {
-      if (gen === this.loadGen) this.showError(err.message);
+      // The model refused the sentence (or the server failed): nothing of the previous trace
+      // may stay on screen under the new model's name.
+      if (gen === this.loadGen) {
+        this.setTrace(null, gen, err.message);
+        this.showError(err.message);
+      }
       return;
     }
     if (gen !== this.loadGen) return;
@@ -55,7 +60,8 @@ export class Controller extends EventTarget {
     this.setTrace(trace, gen);
   }
 
-  setTrace(trace, gen) {
+  /** Show a trace in every view; null empties them (`reason` says why, in the network's place). */
+  setTrace(trace, gen, reason = "") {
     if (gen !== this.loadGen) return;
     this.trace = trace;
     this.loadedGen = gen;
@@ -68,6 +74,8 @@ export class Controller extends EventTarget {
       if (this.state.unit >= trace.hidden_size) patch.unit = 0;
       this.state.set(patch, "controller");
       for (const v of this.views) v.update(trace);
+    } else {
+      for (const v of this.views) v.reset(reason);
     }
   }
 

@@ -12,8 +12,9 @@ export const EXPLAIN = {
     "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it."],
   clip: ["Gradient clipping and truncated BPTT",
     "Clipping rescales the whole gradient when its norm exceeds the value you choose, which tames " +
-    "exploding gradients. Truncated BPTT stops each loss's gradient after k steps back in time, which " +
-    "is cheaper but cannot learn longer dependencies. Changing either recomputes the trace."],
+    "exploding gradients. Truncated BPTT cuts the sequence into chunks of k steps: the state is carried " +
+    "from one chunk into the next, but no gradient crosses a chunk boundary, so in the gradient-flow " +
+    "matrix everything outside a loss's own chunk is zero. Changing either recomputes the trace."],
   player: ["The player",
     "The scrubber covers the forward pass (t = 0 … T−1, values flow left to right) and then the " +
     "backward pass (t = T−1 … 0, gradients flow right to left). Keys: Space plays or pauses, " +

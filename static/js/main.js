@@ -7,7 +7,8 @@ import { fetchModels } from "./api.js";
 import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
-import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy } from "./controls.js";
+import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights,
+  bindNumberField, positiveNumber, wholeNumberAtLeastOne, bindLayerSelect } from "./controls.js";
 import { UnrolledView } from "./views/unrolled.js";
 import { CellView } from "./views/cell.js";
 import { TokensView } from "./views/tokens.js";
@@ -20,21 +21,25 @@ const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
 const maxChars = Number(document.body.dataset.maxTextChars) || 500;
 
+const linkQuery = new URLSearchParams(location.search);   // as opened, before the URL is tidied
 const state = State.fromQuery(location.search);
 const player = new Player(state);
 const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") });
-const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32 });
+const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
+  model: () => controller.model });
 const views = [unrolled, cell];
 let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);
-  equations = new EquationsView($("equations"), state);
+  equations = new EquationsView($("equations"), state, { model: () => controller.model });
   heatmaps = new HeatmapsView($("view-heatmaps"), state);
   gradients = new GradientsView($("view-gradients"), state);
   compare = new CompareView($("view-compare"), state);
   views.push(tokens, equations, heatmaps, gradients, compare);
 }
 const controller = new Controller(state, player, views);
+const numberFields = {};   // the clip and truncate boxes (explorer only)
+let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
 window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
@@ -44,7 +49,10 @@ function showError(msg) {
   box.hidden = !msg;
   box.textContent = msg || "";
 }
-controller.addEventListener("error", (e) => showError(e.detail));
+controller.addEventListener("error", (e) => {
+  showError(e.detail);
+  if (isEmbed) $("embed-title").textContent = state.model;  // not the previous model's sentence
+});
 controller.addEventListener("loaded", () => {
   showError(null);
   markReady();
@@ -80,11 +88,13 @@ state.addEventListener("change", (e) => {
   if (has("view")) renderTabs();
   if (has("text") && source !== "input" && source !== "live" && !isEmbed) $("text-input").value = state.text;
   if (has("model") && !isEmbed) $("model-select").value = state.model;
-  if (has("clip") && !isEmbed) $("clip-input").value = state.clip ?? "";
-  if (has("truncate") && !isEmbed) $("truncate-input").value = state.truncate ?? "";
-  const needsTrace = ["model", "text", "clip", "truncate"].some(has);
+  if (has("clip") && numberFields.clip) numberFields.clip.sync();
+  if (has("truncate") && numberFields.truncate) numberFields.truncate.sync();
+  if ((has("model") || has("layer") || has("direction")) && renderLayers) renderLayers();
+  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
+  if (has("gscale") && gradients && controller.trace) gradients.update(controller.trace);
   if (has("phase")) controller.ensureBackward();
   if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
@@ -96,12 +106,16 @@ function bindExplorer(models) {
   clear(select);
   for (const m of models) {
     const opt = el("option", { value: m.id }, `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` +
-      (m.source && m.source !== "builtin" && m.source !== "built-in" ? ` (${m.source})` : ""));
+      (m.source ? ` (${m.source})` : ""));
     opt.title = m.description || "";
     select.append(opt);
   }
   select.value = state.model;
-  select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward" }));
+  // Another model may have fewer layers or one direction: start from its top layer, forward.
+  select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward",
+    layer: -1, direction: 0 }));
+  renderLayers = bindLayerSelect(state, () => controller.model);
+  renderLayers();
 
   const input = $("text-input");
   input.value = state.text;
@@ -111,14 +125,19 @@ function bindExplorer(models) {
     else state.set({ text }, "input");
   });
 
-  const numberOrNull = (v, int) => {
-    const n = int ? parseInt(v, 10) : parseFloat(v);
-    return Number.isFinite(n) && n > 0 ? n : null;
-  };
-  $("clip-input").value = state.clip ?? "";
-  $("truncate-input").value = state.truncate ?? "";
-  $("clip-input").addEventListener("change", (e) => state.set({ clip: numberOrNull(e.target.value, false) }));
-  $("truncate-input").addEventListener("change", (e) => state.set({ truncate: numberOrNull(e.target.value, true) }));
+  numberFields.clip = bindNumberField(state, { name: "clip", input: $("clip-input"), error: $("clip-error"),
+    parse: positiveNumber, rule: "Clip must be a number above 0 (empty = off).", what: "clipping" });
+  numberFields.truncate = bindNumberField(state, { name: "truncate", input: $("truncate-input"),
+    error: $("truncate-error"), parse: wholeNumberAtLeastOne,
+    rule: "k must be a whole number ≥ 1 (empty = off).", what: "truncation" });
+  // A link with an invalid value (clip=-1) says so too, instead of quietly turning it off.
+  for (const name of ["clip", "truncate"]) {
+    const raw = linkQuery.get(name);
+    if (raw && state[name] == null) {
+      $(`${name}-input`).value = raw;
+      numberFields[name].apply(raw);
+    }
+  }
   bindTabs(state);
   renderTabs();
   bindTheme(state);
@@ -129,6 +148,7 @@ function bindExplorer(models) {
 async function start() {
   registerExplanations(document);
   bindKeyboard(player);
+  if (!isEmbed) trackStickyHeights();
   if (isEmbed) applyTheme(state);
   let models = [];
   try {

@@ -44,14 +44,36 @@ export function baseLayout(title, extra = {}) {
 export const PLOT_CONFIG = { displaylogo: false, responsive: true,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
 
-/** Token labels for a step axis (thinned out for long sentences). */
-export function stepAxis(tokens) {
-  const every = Math.max(1, Math.ceil(tokens.length / 40));
-  const tickvals = [], ticktext = [];
-  tokens.forEach((tok, t) => {
-    if (t % every === 0) { tickvals.push(t); ticktext.push(plotlyText(tok)); }
-  });
-  return { tickvals, ticktext, tickangle: 0, title: { text: "step t (token)" } };
+const TICK_FONT = 13, CHAR_PX = 8.5;   // a 13 px label: about 8.5 px per character
+
+/**
+ * A step axis labelled with every token, when they fit readably in `width` px (side by side, or
+ * turned upright for longer tokens); otherwise with no token at all (the axis counts steps and
+ * the hover text names each step's token). Never every other token: a skipped token would look
+ * like a missing step.
+ */
+export function stepAxis(tokens, width = 480, name = "step t") {
+  const T = tokens.length, per = width / Math.max(1, T);
+  const longest = Math.max(1, ...tokens.map((tok) => [...String(tok)].length));
+  const flat = longest * CHAR_PX + 4 <= per;
+  const upright = !flat && per >= TICK_FONT + 3 && longest <= 12;
+  if (!flat && !upright) {
+    return { tickmode: "auto", title: { text: `${name}: ${T} steps, too many to label each token (hover for it)` } };
+  }
+  return { tickmode: "array", tickvals: [...Array(T).keys()], ticktext: tokens.map(plotlyText),
+    tickangle: flat ? 0 : -90, tickfont: { size: TICK_FONT }, automargin: true, title: { text: `${name} (token)` } };
+}
+
+/** Pixels along a plot's x axis, from its box and its layout's margins (and a colour bar). */
+export function axisWidth(div, layout, colorbar = false) {
+  const m = layout.margin || {};
+  return Math.max(100, (div.clientWidth || 500) - (m.l ?? 56) - (m.r ?? 16) - (colorbar ? 90 : 0));
+}
+
+/** Each step's token for hover text: per point (1-D), or per heatmap cell (`rows` × T). */
+export function tokenData(tokens, rows = 0) {
+  const toks = tokens.map(plotlyText);
+  return rows ? Array.from({ length: rows }, () => toks) : toks;
 }
 
 /**
@@ -97,6 +119,11 @@ export function mountPlots(view, grid, specs, trace, boxClass = () => "plot") {
   if (view.cancelDraws) view.cancelDraws();
   view.cancelDraws = drawWhenVisible(specs, async (spec) => {
     if (view.drawn !== trace) return;
+    if (spec.steps) {   // token labels depend on the width the plot really has
+      const heat = spec.data.some((d) => d.type === "heatmap" && d.showscale !== false);
+      spec.layout.xaxis = { ...spec.layout.xaxis,
+        ...stepAxis(trace.tokens, axisWidth(spec.div, spec.layout, heat), spec.steps) };
+    }
     await window.Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
     view.cursors.attach(spec.div);
   });

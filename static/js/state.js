@@ -13,6 +13,9 @@ export const PROPS = [
   { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
+  { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
+  { name: "direction", type: "int", def: 0, max: 1, history: true }, // 0 forward, 1 reverse
+  { name: "gscale", type: "enum", values: ["auto", "fixed"], def: "auto", history: true }, // gradient colours
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
@@ -20,7 +23,10 @@ function parse(prop, raw) {
   if (raw == null) return prop.def;
   switch (prop.type) {
     case "string": return raw;
-    case "int": { const n = parseInt(raw, 10); return Number.isFinite(n) && n >= 0 ? n : prop.def; }
+    case "int": {
+      const n = parseInt(raw, 10);
+      return Number.isFinite(n) && n >= (prop.min ?? 0) && n <= (prop.max ?? Infinity) ? n : prop.def;
+    }
     case "float": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : prop.def; }
     case "int?": { const n = parseInt(raw, 10); return Number.isFinite(n) && n > 0 ? n : null; }
     case "float?": { const n = parseFloat(raw); return Number.isFinite(n) && n > 0 ? n : null; }

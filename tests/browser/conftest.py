@@ -2,7 +2,9 @@
 
 The server runs as `python -m server --port 0 --no-browser` with its own data folder; the tests
 train three tiny character models through the API (RNN, LSTM, GRU on the same text), so the
-Compare view has a matched trio and hostile characters are in the vocabulary.
+Compare view has a matched trio and hostile characters are in the vocabulary. The data folder
+also starts with a few untrained models the demos lack (SHAPED_MODELS: a ReLU RNN, stacked
+and bidirectional cells), written with the engine before the server starts.
 """
 
 from __future__ import annotations
@@ -40,13 +42,33 @@ def _json(url: str, body: dict | None = None) -> dict | list:
         return json.loads(resp.read())
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory):
-    """A real Unrolled server on a free port, stopped at the end of the session."""
-    data_dir = tmp_path_factory.mktemp("unrolled-data")
+# id -> ModelConfig fields; char models over SHAPED_TEXT, random weights (shapes, not skill).
+SHAPED_TEXT = "hello world"
+SHAPED_MODELS = {
+    "relu-rnn": {"cell": "rnn", "nonlinearity": "relu", "hidden_size": 6},
+    "deep-gru": {"cell": "gru", "num_layers": 2, "hidden_size": 6},
+    "deep-bi-lstm": {"cell": "lstm", "num_layers": 2, "bidirectional": True, "hidden_size": 5},
+}
+
+
+def seed_models(data_dir: Path) -> None:
+    """Write SHAPED_MODELS where the server finds user models (<data_dir>/models/*.npz)."""
+    from engine import ModelConfig, SequenceModel, Vocabulary, save_model
+
+    vocab = Vocabulary.from_text(SHAPED_TEXT, level="char")
+    (data_dir / "models").mkdir(parents=True, exist_ok=True)
+    for model_id, fields in SHAPED_MODELS.items():
+        model = SequenceModel(ModelConfig(vocab_size=len(vocab), seed=1, **fields))
+        extra = {"id": model_id, "source": "imported", "example": SHAPED_TEXT, "name": model_id}
+        desc = f"An untrained {fields['cell'].upper()} for the browser tests."
+        save_model(data_dir / "models" / f"{model_id}.npz", model, vocab, "next-char", desc, extra)
+
+
+def start_server(data_dir: Path, host: str = "127.0.0.1"):
+    """`python -m server` on a free port; returns (process, its http://127.0.0.1:<port> URL)."""
     env = {**os.environ, "UNROLLED_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", "0", "--no-browser"],
+        [sys.executable, "-m", "server", "--host", host, "--port", "0", "--no-browser"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -75,12 +97,33 @@ def server_url(tmp_path_factory):
     import threading
 
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    yield url
+    return proc, url
+
+
+def stop_server(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    """A real Unrolled server on a free port, stopped at the end of the session."""
+    data_dir = tmp_path_factory.mktemp("unrolled-data")
+    seed_models(data_dir)
+    proc, url = start_server(data_dir)
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def network_server_url(tmp_path_factory):
+    """A second server listening on every interface (--host 0.0.0.0), as in a classroom."""
+    proc, url = start_server(tmp_path_factory.mktemp("unrolled-net"), host="0.0.0.0")
+    yield url
+    stop_server(proc)
 
 
 def train(

@@ -125,11 +125,12 @@ def test_live_typing_feeds_steps_without_a_new_trace(page, server_url, trio):
 def test_theme_toggle_switches_light_and_dark(page, server_url):
     open_page(page, server_url + "/?model=lstm-rhymes&text=twinkle%20twinkle&t=5")
     html = page.locator("html")
+    page.click("#theme-toggle")  # auto → light
     first = html.get_attribute("data-effective-theme")
     bg1 = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    page.click("#theme-toggle")
+    page.click("#theme-toggle")  # light → dark
     second = html.get_attribute("data-effective-theme")
-    assert {first, second} == {"light", "dark"}
+    assert (first, second) == ("light", "dark")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != bg1
     wait_query(page, theme=second)
     page.wait_for_selector("#view-heatmaps .plot .main-svg")

@@ -118,3 +118,45 @@ def test_embed_works_inside_an_iframe(page, server_url, host_pages, size):
     href = frame.locator("#open-full").get_attribute("href")
     assert href.startswith("/?") and "t=6" in href
     shot(page, f"embed-{w}x{h}")
+
+
+def test_embed_code_carries_the_whole_view_and_comes_back_to_it(page, context, server_url):
+    q = f"model=lstm-rhymes&text={quote('little star')}&t=4&phase=backward&unit=5&speed=8"
+    open_page(page, f"{server_url}/?{q}")
+    page.click("[role=tab][data-view='gradients']")
+    page.click("#theme-toggle")  # light
+    page.click("#copy-embed")
+    code = page.get_attribute("#copy-status", "data-copied")
+    src = code.split('src="')[1].split('"')[0].replace("&amp;", "&")
+    want = {"model": "lstm-rhymes", "text": "little star", "t": "4", "phase": "backward"}
+    want |= {"unit": "5", "view": "gradients", "theme": "light", "speed": "8"}
+    assert {k: v[0] for k, v in parse_qs(urlsplit(src).query).items()} == want
+    embed = context.new_page()
+    open_page(embed, src)
+    assert embed.locator("svg.unrolled g.step.current").get_attribute("data-t") == "4"
+    full = embed.get_attribute("#open-full", "href")
+    embed.close()
+    back = context.new_page()
+    open_page(back, server_url + full)  # "open in Unrolled" from the widget: the same tab
+    assert view_of(back) == view_of(page)
+    back.close()
+
+
+def test_copy_link_on_localhost_gives_the_address_students_can_open(page, network_server_url):
+    import httpx
+
+    from server.web.network import share_origin
+
+    port = urlsplit(network_server_url).port
+    lan = share_origin("0.0.0.0", port)
+    if lan is None:
+        pytest.skip("this machine has no network address")
+    open_page(page, f"{network_server_url}/?model=rnn-hello&text=hell&t=2")
+    page.click("#copy-link")
+    link = page.get_attribute("#copy-status", "data-copied")
+    assert link.startswith(lan + "/?") and "t=2" in link and "model=rnn-hello" in link
+    assert lan in page.text_content("#copy-status")  # the teacher sees which address it is
+    assert httpx.get(link, timeout=10).status_code == 200  # and a student's browser can open it
+    page.click("#copy-embed")
+    code = page.get_attribute("#copy-status", "data-copied")
+    assert code.startswith(f'<iframe src="{lan}/embed?')

@@ -210,7 +210,7 @@ def test_load_state_dict_from_a_torch_module(variant, make_cell):
         assert all(v.dtype == np.float64 for v in cell.params.values())
 
 
-def truncated_reference(cell, x, state, dh, dstate, k):
+def sliding_reference(cell, x, state, dh, dstate, k):
     """Each source's loss on its own graph whose state before step t-k+1 is detached."""
     T = len(x)
     lstm = cell.kind == "lstm"
@@ -239,13 +239,52 @@ def truncated_reference(cell, x, state, dh, dstate, k):
     return grads, X.grad.numpy(), ds
 
 
-@pytest.mark.parametrize("k", [1, 2, 5])
+def chunked_reference(cell, x, state, dh, dstate, k):
+    """Truncated BPTT the way PyTorch code does it: torch.nn.<cell> over chunks of k steps,
+    the state carried from one chunk into the next with .detach(), one backward per chunk."""
+    T = len(x)
+    lstm = cell.kind == "lstm"
+    kw = {"nonlinearity": cell.nonlinearity} if cell.kind == "rnn" else {}
+    m = getattr(torch.nn, TORCH_MODULES[cell.kind])(cell.input_size, cell.hidden_size, **kw)
+    m = m.double()
+    m.load_state_dict({n + "_l0": tt(v) for n, v in cell.params.items()})
+    X = tt(x)[:, None].requires_grad_()  # (T, 1, I)
+    if lstm:
+        h0, c0 = (tt(s).reshape(1, 1, -1).requires_grad_() for s in state)
+        carried = (h0, c0)
+    else:
+        h0 = tt(state).reshape(1, 1, -1).requires_grad_()
+        carried = h0
+    for a in range(0, T, k):
+        b = min(a + k, T)
+        out, final = m(X[a:b], carried)
+        loss = (out[:, 0] * tt(dh[a:b])).sum()
+        if b == T:
+            if lstm:
+                loss = loss + (final[0] * tt(dstate[0])).sum() + (final[1] * tt(dstate[1])).sum()
+            else:
+                loss = loss + (final * tt(dstate)).sum()
+        loss.backward()
+        carried = tuple(s.detach() for s in final) if lstm else final.detach()
+    grads = {n.removesuffix("_l0"): p.grad.numpy() for n, p in m.named_parameters()}
+    if lstm:
+        ds = (h0.grad.reshape(-1).numpy(), c0.grad.reshape(-1).numpy())
+    else:
+        ds = h0.grad.reshape(-1).numpy()
+    return grads, X.grad[:, 0].numpy(), ds
+
+
+REFERENCES = {"sliding": sliding_reference, "chunked": chunked_reference}
+
+
+@pytest.mark.parametrize("mode", ["chunked", "sliding"])
+@pytest.mark.parametrize("k", [1, 2, 5, 11, 30])
 @pytest.mark.parametrize("variant", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
-def test_truncated_bptt_matches_torch_detached_graphs(variant, k, make_cell, random_problem):
+def test_truncated_bptt_matches_torch_detached_graphs(variant, k, mode, make_cell, random_problem):
     cell = make_cell(variant, n_in=3, H=4, seed=k, scale=1.5)
     x, state, dh, dstate = random_problem(cell, 11, seed=k + 7)
-    grads_ref, dx_ref, ds_ref = truncated_reference(cell, x, state, dh, dstate, k)
-    grads = cell.forward(x, state).backward(dh, dstate, truncate=k)
+    grads_ref, dx_ref, ds_ref = REFERENCES[mode](cell, x, state, dh, dstate, k)
+    grads = cell.forward(x, state).backward(dh, dstate, truncate=k, truncate_mode=mode)
     for name, g in grads_ref.items():
         close(grads.params[name], g)
     close(grads.dx, dx_ref)

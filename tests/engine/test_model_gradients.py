@@ -92,6 +92,28 @@ def test_one_to_many_feeds_zero_inputs_after_the_first():
     assert_grads_match_fd(model, [2], [1, 2, 3, 0], steps=4)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_one_to_many_with_an_embedding(cell):
+    """Only step 0 reads the embedding (the later inputs are zeros): its gradient is E[id]'s."""
+    model = make(cell=cell, setup="one-to-many", input_encoding="embedding", embed_size=2)
+    res = assert_grads_match_fd(model, [2], [1, 2, 3, 0], steps=4)
+    dE = res.params["embedding.weight"]
+    assert np.any(dE[2]) and not np.any(np.delete(dE, 2, axis=0))
+
+
+def test_one_to_many_with_an_embedding_traces_and_trains():
+    from engine.trace import build_trace
+    from engine.train import TrainConfig, train_examples
+
+    model = make(cell="gru", setup="one-to-many", input_encoding="embedding", embed_size=2)
+    tr = build_trace(model, [2], targets=[1, 2, 3])
+    assert len(tr["steps"]) == 3 and tr["loss"] > 0
+    before = model.params["embedding.weight"].copy()
+    result = train_examples(model, [([2], [1, 2, 3]), ([0], [3, 2, 1])], TrainConfig(steps=4))
+    assert result.steps == 4
+    assert not np.array_equal(model.params["embedding.weight"], before)
+
+
 def test_one_to_one():
     model = make(cell="rnn", setup="one-to-one", num_layers=2)
     assert model.forward([1]).outputs.shape == (1, 4)

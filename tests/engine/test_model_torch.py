@@ -131,6 +131,23 @@ def test_bidirectional_many_to_one_is_out_last(cell):
     compare_grads(tm, res)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_one_to_many_with_an_embedding_matches_torch(cell):
+    """x_0 = E[id], then zero vectors (nn.Embedding's row, then torch.zeros), every step scored."""
+    tm, model = make_pair(cell, 2, False, embed=True, setup="one-to-many")
+    steps, targets = 4, np.array([1, 4, 0, 2])
+    x = torch.cat([tm.embedding(torch.tensor([3])), torch.zeros(steps - 1, E, dtype=torch.float64)])
+    out, _ = tm.rnn(x[None])
+    logits = tm.head(out[0])
+    loss = F.cross_entropy(logits, torch.tensor(targets), reduction="sum")
+    loss.backward()
+    run = model.forward([3], steps=steps)
+    res = run.backward(targets)
+    np.testing.assert_allclose(run.outputs, logits.detach().numpy(), rtol=0, atol=TOL)
+    assert abs(res.loss - loss.item()) < TOL
+    compare_grads(tm, res)
+
+
 def test_relu_rnn_and_prefixed_keys():
     tm, _ = make_pair("rnn", 2, False, nonlinearity="relu")
     cfg = ModelConfig(

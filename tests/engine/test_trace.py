@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine.model import ModelConfig, SequenceModel
+from engine.targets import default_targets
 from engine.trace import build_backward, build_forward, build_trace, step_record
 
 IDS = [0, 1, 2, 2, 3]
@@ -97,10 +98,32 @@ def test_truncate_is_passed_to_bptt():
     np.testing.assert_allclose([b["dh"] for b in tr["backward"]], res.dh_in[0][0], atol=1e-15)
     assert tr["backward"][0]["dh"] != full["backward"][0]["dh"]
     np.testing.assert_array_equal(np.array(tr["grad_flow"]), np.diag(np.diag(full["grad_flow"])))
-    two = np.array(build_trace(model, IDS, truncate=2)["grad_flow"])
+    sliding = build_trace(model, IDS, truncate=2, truncate_mode="sliding")
+    assert sliding["truncation"] == {"k": 2, "mode": "sliding", "chunks": None}
+    two = np.array(sliding["grad_flow"])
     lag = np.subtract.outer(np.arange(5), np.arange(5))
     assert np.all(two[lag >= 2] == 0) and np.all(two[lag == 1][:3] > 0)  # step 4: no loss
     np.testing.assert_array_equal(two[lag < 2], np.array(full["grad_flow"])[lag < 2])
+
+
+def test_chunked_truncation_is_the_default_and_the_trace_says_where_the_chunks_are():
+    model = make(cell="gru")
+    tr = build_trace(model, IDS, truncate=2)
+    assert tr["truncate"] == 2
+    assert tr["truncation"] == {"k": 2, "mode": "chunked", "chunks": [[0, 2], [2, 4], [4, 5]]}
+    assert build_trace(model, IDS)["truncation"] is None
+    M = np.array(tr["grad_flow"])
+    full = np.array(build_trace(model, IDS)["grad_flow"])
+    same_chunk = np.zeros((5, 5), dtype=bool)
+    for a, b in tr["truncation"]["chunks"]:
+        same_chunk[a:b, a:b] = True
+    np.testing.assert_array_equal(M[same_chunk], full[same_chunk])
+    assert not M[~same_chunk].any()
+    assert M[1, 0] > 0 and M[3, 2] > 0 and M[2, 1] == 0  # step 2 starts a chunk
+    res = model.forward(IDS).backward([1, 2, 2, 3, -1], truncate=2)
+    np.testing.assert_allclose(
+        tr["grad_norms"]["weight_hh"], np.linalg.norm(res.cells[0][0].params["weight_hh"])
+    )
 
 
 def test_layer_and_direction_select_the_details_shown():
@@ -131,6 +154,21 @@ def test_many_to_one_has_a_single_output_at_the_last_step():
     tr = build_trace(model, IDS, targets=[1])
     assert [s["top"] is None for s in tr["steps"]] == [True] * 4 + [False]
     assert tr["steps"][-1]["target"] == 1 and tr["loss"] == tr["steps"][-1]["loss"] > 0
+
+
+@pytest.mark.parametrize("setup", ["many-to-one", "one-to-one"])
+def test_a_classifier_without_targets_explains_its_own_answer(setup):
+    """engine.targets: the default target of a classifier is its predicted label."""
+    from engine.gradcheck import check_param
+
+    model = make(setup=setup, output_size=3)
+    ids = IDS if setup == "many-to-one" else IDS[:1]
+    tr = build_trace(model, ids)
+    predicted = int(np.argmax(model.forward(ids).outputs[-1]))
+    assert tr["steps"][-1]["target"] == predicted == tr["steps"][-1]["top"][0]["index"]
+    assert tr["loss"] > 0 and tr["global_norm"] > 0
+    assert tr == build_trace(model, ids, targets=[predicted])
+    assert check_param(model, ids, None, "head.bias", [0])["loss"] == pytest.approx(tr["loss"])
 
 
 def test_mse_trace_reports_outputs():
@@ -200,12 +238,10 @@ def test_forward_and_backward_halves_make_the_trace():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_running_norm_is_the_norm_of_the_plain_sum(cell):
     """The running ||Σ_{s>=t} contribution_s(weight_hh)|| shown during BPTT."""
-    import engine.trace as trace
-
     model = make(cell=cell, hidden_size=4)
     ids = [0, 1, 2, 3, 2, 1, 0, 1, 3, 3, 2]
     tr = build_trace(model, ids)
-    g = model.forward(ids).backward(trace.default_targets(model, model.forward(ids))).cells[0][0]
+    g = model.forward(ids).backward(default_targets(model, model.forward(ids))).cells[0][0]
     for t in range(len(ids)):
         total = sum(g.contribution(s)["weight_hh"] for s in range(t, len(ids)))
         want = np.linalg.norm(total)

@@ -49,6 +49,8 @@ def test_truncation_explains_a_mismatch(client):
     assert cut["numeric"] == pytest.approx(full["numeric"], rel=1e-9)
     assert cut["rel_error"] > 1e-3
     assert "truncate=1" in cut["note"] and "clip" in cut["note"]
+    sliding = post(client, **body, truncate=1, truncate_mode="sliding").json()
+    assert "sliding" in sliding["note"] and "chunked" in cut["note"]
 
 
 @pytest.mark.parametrize(

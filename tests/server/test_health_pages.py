@@ -78,3 +78,15 @@ def test_unknown_path_is_json_404(client):
     r = client.get("/no/such/page")
     assert r.status_code == 404
     assert isinstance(r.json()["detail"], str)
+
+
+def test_page_carries_the_students_address_only_when_listening_on_the_network(
+    make_client, monkeypatch
+):
+    from server.web import network
+
+    monkeypatch.setattr(network, "lan_addresses", lambda: ["169.254.3.4", "192.168.1.20"])
+    shared = make_client(host="0.0.0.0", port=8123).get("/").text
+    assert 'data-share-origin="http://192.168.1.20:8123"' in shared  # not the link-local one
+    local = make_client(host="127.0.0.1", port=8123).get("/").text
+    assert 'data-share-origin=""' in local

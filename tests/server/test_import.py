@@ -84,6 +84,16 @@ def test_bad_uploads(client, data, form, words):
     assert words.lower() in r.json()["detail"].lower()
 
 
+def test_a_bias_free_lstm_imports_and_proj_size_is_refused_in_a_sentence(client):
+    arrays = {k: v for k, v in torch_like_lstm().items() if "bias_" not in k}
+    r = upload(client, npz(arrays, vocab=np.array(VOCAB)))
+    assert r.status_code == 201, r.text
+    proj = {**torch_like_lstm(), "lstm.weight_hr_l0": np.zeros((3, 6))}
+    r = upload(client, npz(proj, vocab=np.array(VOCAB)))
+    assert r.status_code == 422 and "proj_size" in r.json()["detail"]
+    assert "no place for" not in r.json()["detail"]
+
+
 def test_pickles_are_never_loaded(client, tmp_path):
     marker = tmp_path / "pwned"
 

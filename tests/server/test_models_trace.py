@@ -14,6 +14,7 @@ SUMMARY_FIELDS = {
     "vocab_size",
     "hidden_size",
     "num_layers",
+    "nonlinearity",
     "bidirectional",
     "source",
     "example",
@@ -135,6 +136,30 @@ def test_truncate_and_clip_are_reported(client):
     assert t["backward"][0]["dh_norm"] != full["backward"][0]["dh_norm"]
 
 
+def test_truncation_mode_and_chunks_are_reported(client):
+    """The page draws the chunk boundaries from `truncation`; chunked is the default."""
+    text = "twinkle twinkle"  # 15 characters
+    t = client.post("/api/trace", json=trace_body("lstm-rhymes", text, truncate=4)).json()
+    assert t["truncation"] == {
+        "k": 4,
+        "mode": "chunked",
+        "chunks": [[0, 4], [4, 8], [8, 12], [12, 15]],
+    }
+    flow = np.array(t["grad_flow"])
+    assert flow[4, 3] == 0 and flow[5, 4] > 0  # step 4 starts a chunk: nothing flows to 3
+    s = client.post(
+        "/api/trace", json=trace_body("lstm-rhymes", text, truncate=4, truncate_mode="sliding")
+    ).json()
+    assert s["truncation"] == {"k": 4, "mode": "sliding", "chunks": None}
+    assert np.array(s["grad_flow"])[4, 3] > 0
+    assert s["grad_norms"] != t["grad_norms"]
+    assert (
+        client.post("/api/trace", json=trace_body("lstm-rhymes", text)).json()["truncation"] is None
+    )
+    bad = client.post("/api/trace", json=trace_body("lstm-rhymes", text, truncate_mode="window"))
+    assert bad.status_code == 422
+
+
 def test_top_k_and_layer_limits(client):
     t = client.post("/api/trace", json=trace_body(top_k=2)).json()
     assert len(t["steps"][0]["top"]) == 2
@@ -149,3 +174,10 @@ def test_grad_flow_is_null_beyond_the_flow_limit(make_client):
     c = make_client(flow_limit=3)
     assert c.post("/api/trace", json=trace_body(text="hell")).json()["grad_flow"] is None
     assert c.post("/api/trace", json=trace_body(text="hel")).json()["grad_flow"] is not None
+
+
+def test_model_list_says_each_rnn_nonlinearity(client):
+    models = {m["id"]: m for m in client.get("/api/models").json()}
+    assert models["rnn-hello"]["nonlinearity"] == "tanh"
+    assert models["lstm-rhymes"]["nonlinearity"] is None  # LSTM and GRU have no choice of it
+    assert client.get("/api/models/rnn-hello").json()["nonlinearity"] == "tanh"

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from engine.tasks import task_name
 from server.api.deps import RateLimited, RegistryDep, SettingsDep
 from server.core.schemas import ERROR_RESPONSES, ModelDetail, check_text
 from server.models import importer
@@ -69,7 +70,8 @@ def _import(registry, data, max_unpacked, cell, vocab, vocab_kind, labels, name,
             loaded.vocab,
             source="imported",
             name=name,
-            task=loaded.task or f"next-{loaded.vocab.level}",
+            task=loaded.task
+            or task_name(loaded.vocab.level, classify=bool(loaded.metadata.get("labels"))),
             description=description or loaded.description,
             example=loaded.metadata.get("example", ""),
             labels=loaded.metadata.get("labels"),
@@ -94,7 +96,7 @@ def _import(registry, data, max_unpacked, cell, vocab, vocab_kind, labels, name,
         done.vocab,
         source="imported",
         name=name,
-        task="classify" if done.labels else f"next-{vocab_kind}",
+        task=task_name(vocab_kind, classify=bool(done.labels)),
         description=text,
         example=example,
         labels=done.labels,

@@ -10,6 +10,7 @@ from server.api.deps import SettingsDep
 from server.core.paths import TEMPLATES_DIR
 from server.web import assets
 from server.web.gzipped import maybe_gzip
+from server.web.network import share_origin
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -26,6 +27,8 @@ def _render(request: Request, name: str, settings) -> HTMLResponse:
         "static": assets.static,
         "plotly_url": assets.plotly_url(),
         "settings": settings.limits(),
+        # "Copy link" on a page opened at localhost gives this address instead: the students'.
+        "share_origin": share_origin(settings.host, settings.port or request.url.port),
     }
     return templates.TemplateResponse(request, name, context)
 

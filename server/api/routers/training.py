@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
+from engine.tasks import BUILTIN
 from server.api.deps import JobsDep
 from server.core.schemas import ERROR_RESPONSES, TrainRequest, TrainStatus, TrainTask
-from server.training.tasks import BUILTIN
 
 router = APIRouter(prefix="/api/train", tags=["training"])
 
@@ -36,7 +36,7 @@ async def start(request: TrainRequest, jobs: JobsDep) -> dict:
     summary="A job's progress",
 )
 async def status(job_id: str, jobs: JobsDep) -> dict:
-    return jobs.get(job_id).status()  # a ApiError answers its status (server.core.errors)
+    return jobs.status(job_id)  # whichever worker runs it; a ApiError answers its status
 
 
 @router.delete(
@@ -46,4 +46,4 @@ async def status(job_id: str, jobs: JobsDep) -> dict:
     summary="Cancel a job",
 )
 async def cancel(job_id: str, jobs: JobsDep) -> dict:
-    return jobs.cancel(job_id).status()  # a ApiError answers its status (server.core.errors)
+    return jobs.cancel(job_id)  # whichever worker runs it; a ApiError answers its status

@@ -15,7 +15,7 @@ from server.api.deps import JobsDep, SettingsDep, TracesDep
 from server.api.session import Session
 from server.core.errors import ApiError
 from server.core.responses import dumps
-from server.training.jobs import FINISHED
+from server.training.status import FINISHED
 
 router = APIRouter(tags=["websocket"])
 TRAIN_POLL_SECONDS = 0.2
@@ -36,19 +36,18 @@ async def training_socket(websocket: WebSocket, job_id: str, jobs: JobsDep) -> N
     """Sends the job status (as GET /api/train/{job}) whenever it changes; closes when the job
     has finished."""
     await websocket.accept()
-    try:
-        job = jobs.get(job_id)
-    except ApiError as e:
-        await websocket.send_text(dumps({"type": "error", "message": str(e)}).decode())
-        await websocket.close(code=1000)
-        return
-    seen = None
+    sent = None
     try:
         while True:
-            if job.changed != seen:
-                seen = job.changed
-                await websocket.send_text(dumps({"type": "progress", **job.status()}).decode())
-            if job.state in FINISHED:
+            try:
+                status = jobs.status(job_id)  # from the data dir if another worker runs it
+            except ApiError as e:
+                await websocket.send_text(dumps({"type": "error", "message": str(e)}).decode())
+                break
+            if status != sent:
+                sent = status
+                await websocket.send_text(dumps({"type": "progress", **status}).decode())
+            if status["state"] in FINISHED:
                 break
             await asyncio.sleep(TRAIN_POLL_SECONDS)
         await websocket.close(code=1000)

@@ -37,7 +37,8 @@ function legend() {
 }
 
 export class CellView {
-  constructor(container, state, { title = null, rowHeight = 32 } = {}) {
+  constructor(container, state, { title = null, rowHeight = 32, model = () => null } = {}) {
+    this.model = model;     // the model's summary: an RNN's nonlinearity names its h row
     this.container = container;
     this.rowHeight = rowHeight;
     this.state = state;
@@ -62,7 +63,9 @@ export class CellView {
     const avail = Math.max(300, (this.container.clientWidth || 600) - LABEL_W - 8);
     const cw = Math.max(9, Math.min(56, Math.floor(avail / H)));
     this.cw = cw;
-    this.rows = [...ROWS[kind], ...GRAD_ROWS[kind]];
+    const relu = kind === "rnn" && this.model()?.nonlinearity === "relu";
+    const rows = ROWS[kind].map(([name, label]) => [name, relu && name === "h" ? "hidden state h = ReLU(a)" : label]);
+    this.rows = [...rows, ...GRAD_ROWS[kind]];
     const nF = ROWS[kind].length;
     const height = HEAD_H + this.rows.length * ROW_H + 14;
     const width = LABEL_W + H * cw + 4;
@@ -101,6 +104,12 @@ export class CellView {
     wrap.append(root);
     clear(this.container).append(wrap, legend());
     this.render();
+  }
+
+  reset() {
+    this.trace = null;
+    clear(this.container);
+    if (this.title) this.title.textContent = "Inside the cell";
   }
 
   tooltip(group, rect) {

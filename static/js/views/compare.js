@@ -2,7 +2,7 @@
 import { el, clear, fmt, showToken } from "../dom.js";
 import { fetchTrace } from "../api.js";
 import { PLOTLY_DIVERGING } from "../config.js";
-import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis } from "../plots.js";
+import { loadPlotly, baseLayout, PLOT_CONFIG, stepAxis, axisWidth, tokenData } from "../plots.js";
 import { unitsBySteps } from "./heatmaps.js";
 
 const KINDS = ["rnn", "lstm", "gru"];
@@ -42,6 +42,12 @@ export class CompareView {
     if (!this.container.hidden) this.draw();
   }
 
+  reset() {
+    this.gen++;         // drop the traces still on their way
+    this.key = null;
+    clear(this.container);
+  }
+
   render() {
     if (!this.container.hidden) this.draw();
   }
@@ -79,11 +85,13 @@ export class CompareView {
         const div = el("div", { class: "plot small" });
         col.append(div);
         const T = tr.steps.length;
+        const layout = baseLayout("hidden state h", { height: 220,
+          yaxis: { autorange: "reversed", title: { text: "unit" } } });
+        layout.xaxis = stepAxis(tr.tokens, axisWidth(div, layout));
         await Plotly.newPlot(div, [{ type: "heatmap", z: unitsBySteps(tr.steps, "h", tr.hidden_size),
-          x: [...Array(T).keys()], colorscale: PLOTLY_DIVERGING, zmid: 0, showscale: false,
-          hovertemplate: "h[%{y}] at t=%{x}: %{z:.3f}<extra></extra>" }],
-        baseLayout("hidden state h", { height: 220, xaxis: stepAxis(tr.tokens),
-          yaxis: { autorange: "reversed", title: { text: "unit" } } }), PLOT_CONFIG);
+          x: [...Array(T).keys()], customdata: tokenData(tr.tokens, tr.hidden_size), colorscale: PLOTLY_DIVERGING,
+          zmid: 0, showscale: false, hovertemplate: "h[%{y}] at t=%{x} “%{customdata}”: %{z:.3f}<extra></extra>" }],
+        layout, PLOT_CONFIG);
         const last = tr.steps[T - 1];
         const preds = el("p", { class: "compare-pred" });
         preds.append(el("span", {}, "Final prediction: "));

@@ -3,8 +3,27 @@
 import { el, clear, fmt } from "../dom.js";
 import { gradcheck } from "../api.js";
 
-const SUB = "₀₁₂₃₄₅₆₇₈₉";
+const SUB = "₀₁₂₃₄₅₆₇₈₉", SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 export const sub = (n) => (n < 0 ? "₋" + sub(-n) : String(n).split("").map((d) => SUB[d]).join(""));
+const sup = (n) => String(n).split("").map((d) => SUP[d]).join("");
+
+/**
+ * How the equations name things in this trace: the previous state is h_{t−1}, or h_{t+1} in a
+ * reverse direction (it reads the sentence right to left); a layer above the first reads the
+ * layer below's h⁽ˡ⁻¹⁾_t, not x_t; an RNN's activation is tanh or ReLU.
+ */
+export function notation(tr, nonlinearity = "tanh") {
+  const reverse = tr.direction === 1, layer = tr.layer ?? 0;
+  const top = layer === (tr.num_layers ?? 1) - 1;
+  return {
+    reverse,
+    prev: (t) => (reverse ? t + 1 : t - 1),    // where this step's recurrent input comes from
+    next: (t) => (reverse ? t - 1 : t + 1),    // where its state goes (and its gradient comes from)
+    input: (T) => (layer > 0 ? `h⁽${sup(layer - 1)}⁾${T}` : `x${T}`),
+    relu: nonlinearity === "relu",
+    from: (T) => (top ? `ŷ${T}` : `layer ${layer + 1} above`),
+  };
+}
 /** A number inside a product: negative values get parentheses, so "×(−0.96)" never reads "×−". */
 const n = (v) => (v < 0 ? `(${fmt(v)})` : fmt(v));
 const sig = (v) => `${n(v)}·(1−${n(v)})`;
@@ -15,11 +34,12 @@ function agrees(a, b) {
 }
 
 /** Forward lines [lhs, formula, numbers, value] for one unit of one step. */
-export function forwardLines(tr, t, u) {
-  const s = tr.steps[t], p = t > 0 ? tr.steps[t - 1] : null;
-  const T = sub(t), P = sub(t - 1), g = s.gates || {};
+export function forwardLines(tr, t, u, nonlinearity = "tanh") {
+  const nt = notation(tr, nonlinearity);
+  const s = tr.steps[t], p = tr.steps[nt.prev(t)] || null;
+  const T = sub(t), P = sub(nt.prev(t)), g = s.gates || {}, x = nt.input(T);
   const hPrev = p ? p.h[u] : 0;
-  const z = `W·[x${T}, h${P}] + b`;
+  const z = `W·[${x}, h${P}] + b`;
   switch (tr.cell) {
     case "lstm": {
       const cPrev = p ? p.c[u] : 0;
@@ -35,32 +55,34 @@ export function forwardLines(tr, t, u) {
     }
     case "gru":
       return [
-        [`r${T}`, `σ(W_ir x${T} + b_ir + W_hr h${P} + b_hr)`, "", g.r[u]],
-        [`z${T}`, `σ(W_iz x${T} + b_iz + W_hz h${P} + b_hz)`, "", g.z[u]],
-        [`n${T}`, `tanh(W_in x${T} + b_in + r${T}⊙(W_hn h${P} + b_hn))`, "", g.n[u]],
+        [`r${T}`, `σ(W_ir ${x} + b_ir + W_hr h${P} + b_hr)`, "", g.r[u]],
+        [`z${T}`, `σ(W_iz ${x} + b_iz + W_hz h${P} + b_hz)`, "", g.z[u]],
+        [`n${T}`, `tanh(W_in ${x} + b_in + r${T}⊙(W_hn h${P} + b_hn))`, "", g.n[u]],
         [`h${T}`, `(1−z${T})⊙n${T} + z${T}⊙h${P}`, `(1−${n(g.z[u])})×${n(g.n[u])} + ${n(g.z[u])}×${n(hPrev)}`,
           s.h[u], (1 - g.z[u]) * g.n[u] + g.z[u] * hPrev],
       ];
-    default:
-      return [
-        [`a${T}`, `W_ih x${T} + b_ih + W_hh h${P} + b_hh`, `… + W_hh·h${P} (h${P}[${u}] = ${fmt(hPrev)})`, s.pre[u]],
-        [`h${T}`, `tanh(a${T})`, `tanh(${n(s.pre[u])})`, s.h[u], Math.tanh(s.pre[u])],
-      ];
+    default: {
+      const a = [`a${T}`, `W_ih ${x} + b_ih + W_hh h${P} + b_hh`, `… + W_hh·h${P} (h${P}[${u}] = ${fmt(hPrev)})`, s.pre[u]];
+      return [a, nt.relu
+        ? [`h${T}`, `ReLU(a${T}) = max(0, a${T})`, `max(0, ${n(s.pre[u])})`, s.h[u], Math.max(0, s.pre[u])]
+        : [`h${T}`, `tanh(a${T})`, `tanh(${n(s.pre[u])})`, s.h[u], Math.tanh(s.pre[u])]];
+    }
   }
 }
 
 /** Backward lines: the gradients arriving at this step and the gate gradients they imply. */
-export function backwardLines(tr, t, u) {
+export function backwardLines(tr, t, u, nonlinearity = "tanh") {
   const b = tr.backward[t];
   if (!b) return [];
-  const s = tr.steps[t], p = t > 0 ? tr.steps[t - 1] : null, g = s.gates || {}, dg = b.dgates || {};
-  const T = sub(t), P = sub(t - 1);
+  const nt = notation(tr, nonlinearity);
+  const s = tr.steps[t], p = tr.steps[nt.prev(t)] || null, g = s.gates || {}, dg = b.dgates || {};
+  const T = sub(t), P = sub(nt.prev(t));
   const dh = b.dh[u];
-  const lines = [[`dL/dh${T}`, `from ŷ${T} and from step ${t + 1} through W_hh`, "", dh]];
+  const lines = [[`dL/dh${T}`, `from ${nt.from(T)} and from step ${nt.next(t)} through W_hh`, "", dh]];
   if (tr.cell === "lstm") {
     const dc = b.dc[u], cPrev = p ? p.c[u] : 0;
     lines.push(
-      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T}) + from c${sub(t + 1)}`, "", dc],
+      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T}) + from c${sub(nt.next(t))}`, "", dc],
       [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${n(dh)}×${n(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
         dh * Math.tanh(s.c[u]) * g.o[u] * (1 - g.o[u])],
       [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${n(dc)}×${n(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
@@ -79,6 +101,9 @@ export function backwardLines(tr, t, u) {
         dh * (1 - g.z[u]) * (1 - g.n[u] ** 2)],
       [`dL/da_r`, `dL/da_n·(W_hn h${P} + b_hn)·r(1−r)`, "", dg.r?.[u]],
     );
+  } else if (nt.relu) {
+    const on = s.pre[u] > 0 ? 1 : 0;    // ReLU's slope: 1 where a > 0, else 0
+    lines.push([`dL/da${T}`, `dL/dh${T}·[a${T} > 0]`, `${n(dh)}×${on}`, dg.pre?.[u], dh * on]);
   } else {
     lines.push([`dL/da${T}`, `dL/dh${T}·(1−h${T}²)`, `${n(dh)}×(1−${n(s.h[u])}²)`, dg.pre?.[u],
       dh * (1 - s.h[u] ** 2)]);
@@ -98,16 +123,45 @@ function lineNode([lhs, formula, numbers, value, recomputed]) {
   return row;
 }
 
+/** One sentence on what is shown, for a stacked or bidirectional model. */
+export function layerNote(tr) {
+  const L = tr.num_layers ?? 1, layer = tr.layer ?? 0, parts = [];
+  if (L > 1 || tr.bidirectional) {
+    parts.push(`Layer ${layer} of 0…${L - 1}${tr.bidirectional ? (tr.direction ? ", reverse direction" : ", forward direction") : ""}.`);
+  }
+  if (layer > 0) {
+    parts.push(`Its input at step t is h⁽${sup(layer - 1)}⁾ₜ, the hidden state of layer ${layer - 1} below` +
+      `${tr.bidirectional ? " (both directions side by side)" : ""}, not x_t.`);
+  }
+  if (tr.direction === 1) {
+    parts.push(`It reads the sentence right to left: the previous state of step t is h_{t+1}, ` +
+      `and it starts from h${sub(tr.steps.length)} = 0.`);
+  }
+  return parts.join(" ");
+}
+
 export class EquationsView {
-  constructor(container, state) {
+  /** `model()` answers the model's summary from /api/models (for an RNN's nonlinearity). */
+  constructor(container, state, { model = () => null } = {}) {
     this.container = container;
     this.state = state;
+    this.model = model;
     this.trace = null;
+  }
+
+  get nonlinearity() {
+    const m = this.model();
+    return (m && m.nonlinearity) || "tanh";
   }
 
   update(trace) {
     this.trace = trace;
     this.render();
+  }
+
+  reset() {
+    this.trace = null;
+    clear(this.container);
   }
 
   render() {
@@ -118,9 +172,11 @@ export class EquationsView {
     const box = clear(this.container);
     box.append(el("p", { class: "eq-head" }, `Unit ${unit} at step t = ${t} (token “${tr.steps[t].token}”). ` +
       "Click a unit in the cell view or the network to change it."));
+    const note = layerNote(tr);
+    if (note) box.append(el("p", { class: "eq-note" }, note));
     const fwd = el("div", { class: "eq-block" });
     fwd.append(el("h3", {}, "Forward"));
-    for (const l of forwardLines(tr, t, unit)) fwd.append(lineNode(l));
+    for (const l of forwardLines(tr, t, unit, this.nonlinearity)) fwd.append(lineNode(l));
     box.append(fwd);
     const bwd = el("div", { class: "eq-block" });
     bwd.append(el("h3", {}, "Backward (BPTT)"));
@@ -129,7 +185,7 @@ export class EquationsView {
     } else if (!tr.backward[t]) {
       bwd.append(el("p", { class: "hint" }, "Computing the backward pass…"));
     } else {
-      for (const l of backwardLines(tr, t, unit)) bwd.append(lineNode(l));
+      for (const l of backwardLines(tr, t, unit, this.nonlinearity)) bwd.append(lineNode(l));
     }
     box.append(bwd);
     box.append(this.checkButton(tr, t, unit));
@@ -146,7 +202,7 @@ export class EquationsView {
         title: `Compare the analytic ${label}${sub(t)}[${unit}] with a finite difference` },
       `Check gradient ${label}${sub(t)}`);
       btn.addEventListener("click", () => this.check(out, { model: tr.model, text: this.state.text, t, unit,
-        quantity, clip: this.state.clip, truncate: this.state.truncate }));
+        quantity, clip: this.state.clip, truncate: this.state.truncate, layer: tr.layer, direction: tr.direction }));
       wrap.append(btn);
     }
     wrap.append(out);

@@ -2,7 +2,19 @@
 // and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
-import { loadPlotly, baseLayout, stepAxis, PlotCursors, mountPlots } from "../plots.js";
+import { loadPlotly, baseLayout, tokenData, PlotCursors, mountPlots } from "../plots.js";
+
+// The fixed colour range (log10): the same colour means the same gradient in every model and
+// sentence, so two models can be compared honestly. Values outside are drawn at the ends.
+export const FIXED_LOG_RANGE = [-8, 2];
+
+/** A log axis over FIXED_LOG_RANGE, labelled every 100×: 1e-8, 1e-6, … (short, and all alike). */
+function fixedLogAxis() {
+  const [lo, hi] = FIXED_LOG_RANGE, exps = [];
+  for (let e = lo; e <= hi; e += 2) exps.push(e);
+  return { range: [lo, hi], autorange: false, tickvals: exps.map((e) => 10 ** e),
+    ticktext: exps.map((e) => `1e${e}`) };   // as the colour bar writes them
+}
 
 /** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
 export function logFlow(flow) {
@@ -40,6 +52,19 @@ export class GradientsView {
     return box;
   }
 
+  /** The toggle between a colour range fitted to this trace and the fixed one (state.gscale). */
+  scaleToggle() {
+    const [lo, hi] = FIXED_LOG_RANGE;
+    const box = el("input", { type: "checkbox", id: "gscale-fixed" });
+    box.checked = this.state.gscale === "fixed";
+    box.addEventListener("change", () => this.state.set({ gscale: box.checked ? "fixed" : "auto" }));
+    const label = el("label", { class: "scale-toggle", for: "gscale-fixed",
+      title: "Off: the colours span this trace's own smallest to largest gradient. On: always 1e" +
+        `${lo} to 1e${hi}, so two models or sentences can be compared (values outside take the end colours).` });
+    label.append(box, document.createTextNode(` fixed scale 1e${lo}…1e${hi} (compare models)`));
+    return label;
+  }
+
   async draw() {
     const tr = this.trace;
     if (!tr || this.drawn === tr) return;
@@ -54,7 +79,7 @@ export class GradientsView {
     }
     await loadPlotly();
     if (this.drawn !== tr) return;
-    this.container.append(this.summary(tr));
+    this.container.append(this.summary(tr), this.scaleToggle());
     const grid = el("div", { class: "plot-grid" });
     this.container.append(grid);
     const specs = this.specs(tr);
@@ -69,42 +94,54 @@ export class GradientsView {
   specs(tr) {
     const T = tr.steps.length;
     const x = [...Array(T).keys()];
-    const axis = stepAxis(tr.tokens);
+    const tokens = tokenData(tr.tokens), at = "t=%{x} “%{customdata}”";
+    const fixed = this.state.gscale === "fixed";
     const specs = [{
-      name: "dh-norm",
-      data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null),
-        line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ = %{y:.3e}<extra></extra>" }],
-      layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: axis, yaxis: { type: "log", tickformat: ".2~g", title: { text: "norm" } },
-      }),
+      name: "dh-norm", steps: "step t",
+      data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null), customdata: tokens,
+        line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ (“%{customdata}”) = %{y:.3e}<extra></extra>" }],
+      layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: {}, hovermode: "x", yaxis: { type: "log", tickformat: ".2~g",
+        title: { text: "norm" }, automargin: true, ...(fixed ? fixedLogAxis() : {}) } }),
     }, {
-      name: "contrib",
+      name: "contrib", steps: "step t",
       data: [
         { type: "bar", name: "step's ‖ΔW_hh‖", x, y: tr.backward.map((b) => b.contrib_norms.weight_hh),
-          marker: { color: GRAD_COLOR } },
-        { type: "scatter", mode: "lines", name: "running ‖Σ ΔW_hh‖ (from the end back to t)", x,
+          customdata: tokens, hovertemplate: `${at}: ‖ΔW_hh‖ = %{y:.3e}<extra></extra>`, marker: { color: GRAD_COLOR } },
+        { type: "scatter", mode: "lines", name: "running ‖Σ ΔW_hh‖ (from the end back to t)", x, customdata: tokens,
+          hovertemplate: `${at}: running ‖Σ ΔW_hh‖ = %{y:.3e}<extra></extra>`,
           y: tr.backward.map((b) => b.dW_hh_running_norm), line: { color: SHARED_W_COLOR, width: 3 } }],
-      layout: baseLayout("contributions to dW_hh, summed right to left", { xaxis: axis,
+      layout: baseLayout("contributions to dW_hh, summed right to left", { xaxis: {}, hovermode: "x",
         yaxis: { title: { text: "norm" } }, legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(0,0,0,0)" },
       }),
     }];
     if (tr.grad_flow) {
       const z = logFlow(tr.grad_flow);
       const vals = z.flat().filter((v) => v != null);
-      const lo = Math.floor(Math.min(...vals)), hi = Math.max(lo + 1, Math.ceil(Math.max(...vals)));
+      const vmin = Math.floor(Math.min(...vals));
+      const [lo, hi] = fixed ? FIXED_LOG_RANGE : [vmin, Math.max(vmin + 1, Math.ceil(Math.max(...vals)))];
       const ticks = [];
       for (let e = lo; e <= hi; e += Math.max(1, Math.ceil((hi - lo) / 6))) ticks.push(e);
+      const pairs = z.map((row, t) => row.map((_, s) => [tokens[t], tokens[s]]));
       specs.push({
-        name: "flow", wide: true,
-        data: [{ type: "heatmap", z, x, y: x, colorscale: PLOTLY_VIRIDIS, zmin: lo, zmax: hi,
+        name: "flow", wide: true, steps: "earlier state h_s",
+        data: [{ type: "heatmap", z, x, y: x, customdata: pairs, colorscale: PLOTLY_VIRIDIS, zmin: lo, zmax: hi,
           colorbar: { tickvals: ticks, ticktext: ticks.map((e) => `1e${e}`), thickness: 14, title: { text: "‖∂L_t/∂h_s‖" } },
-          hovertemplate: "‖∂L_%{y}/∂h_%{x}‖ = 10^%{z:.2f}<extra></extra>" }],
+          hovertemplate: "‖∂L_%{y}/∂h_%{x}‖ (“%{customdata[0]}” ← “%{customdata[1]}”) = 10^%{z:.2f}<extra></extra>" }],
         layout: baseLayout("gradient flow ‖∂L_t/∂h_s‖ (log colour): how far back each loss reaches", {
           height: Math.max(320, Math.min(540, 180 + T * 8)),
-          xaxis: { ...axis, title: { text: "earlier state h_s" } },
+          xaxis: {},
           yaxis: { title: { text: "loss L_t" }, autorange: "reversed" }, }),
       });
     }
     return specs;
+  }
+
+  reset() {
+    this.trace = null;
+    this.drawn = null;
+    if (this.cancelDraws) this.cancelDraws();
+    this.cursors.reset();
+    clear(this.container);
   }
 
   render() {

@@ -3,7 +3,7 @@
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS } from "../config.js";
 import { isUnitInterval } from "../colors.js";
-import { loadPlotly, plotlyText, baseLayout, stepAxis, PlotCursors, mountPlots } from "../plots.js";
+import { loadPlotly, plotlyText, baseLayout, tokenData, PlotCursors, mountPlots } from "../plots.js";
 
 const LIVE_REDRAW_MS = 400;
 const NAMES = { h: "hidden state h", c: "cell state c", pre: "pre-activation a", i: "input gate i",
@@ -52,18 +52,17 @@ export class HeatmapsView {
   stateSpecs(tr) {
     const T = tr.steps.length, H = tr.hidden_size;
     const names = ["h", ...(tr.cell === "lstm" ? ["c"] : []), ...(tr.cell === "rnn" ? ["pre"] : []), ...tr.gate_names];
-    const x = [...Array(T).keys()];
-    const axis = stepAxis(tr.tokens);
+    const x = [...Array(T).keys()], tokens = tokenData(tr.tokens, H);
     const height = Math.max(220, Math.min(380, 110 + H * 5));
     return names.map((name) => {
       const unit = isUnitInterval(name);
-      const data = [{ type: "heatmap", z: unitsBySteps(tr.steps, name, H), x,
+      const data = [{ type: "heatmap", z: unitsBySteps(tr.steps, name, H), x, customdata: tokens,
         colorscale: unit ? PLOTLY_VIRIDIS : PLOTLY_DIVERGING,
         zmin: unit ? 0 : undefined, zmax: unit ? 1 : undefined, zmid: unit ? undefined : 0,
-        hovertemplate: `${name}[%{y}] at t=%{x}: %{z:.3f}<extra></extra>`, colorbar: { thickness: 14 } }];
+        hovertemplate: `${name}[%{y}] at t=%{x} “%{customdata}”: %{z:.3f}<extra></extra>`, colorbar: { thickness: 14 } }];
       const layout = baseLayout(`${NAMES[name]} (units × steps)`, { height,
-        xaxis: axis, yaxis: { title: { text: "unit" }, autorange: "reversed" } });
-      return { name, data, layout };
+        xaxis: {}, yaxis: { title: { text: "unit" }, autorange: "reversed" } });
+      return { name, data, layout, steps: "step t" };   // mountPlots labels the steps to fit
     });
   }
 
@@ -71,7 +70,6 @@ export class HeatmapsView {
   outputSpecs(tr) {
     const T = tr.steps.length;
     const x = [...Array(T).keys()];
-    const axis = stepAxis(tr.tokens);
     const specs = [];
     const k = Math.max(0, ...tr.steps.map((s) => (s.top ? s.top.length : 0)));
     if (k > 0) {
@@ -80,21 +78,31 @@ export class HeatmapsView {
         z.push(tr.steps.map((s) => (s.top && s.top[r] ? s.top[r].p : null)));
         text.push(tr.steps.map((s) => (s.top && s.top[r] ? plotlyText(s.top[r].token ?? s.top[r].index) : "")));
       }
-      specs.push({ name: "probs", data: [{ type: "heatmap", z, x, y: [...Array(k).keys()].map((r) => `#${r + 1}`), text,
+      specs.push({ name: "probs", steps: "step t", data: [{ type: "heatmap", z, x, y: [...Array(k).keys()].map((r) => `#${r + 1}`), text,
+        customdata: tokenData(tr.tokens, k),
         texttemplate: T <= 40 ? "%{text}" : "", textfont: { size: 14 }, colorscale: PLOTLY_VIRIDIS, zmin: 0, zmax: 1,
-        hovertemplate: "t=%{x}: %{text} p=%{z:.3f}<extra></extra>", colorbar: { thickness: 14 } }],
-      layout: baseLayout("output probabilities: top predictions at each step", { xaxis: axis,
+        hovertemplate: "t=%{x} “%{customdata}” → %{text} p=%{z:.3f}<extra></extra>", colorbar: { thickness: 14 } }],
+      layout: baseLayout("output probabilities: top predictions at each step", { xaxis: {},
         yaxis: { type: "category", autorange: "reversed", title: { text: "rank" } } }) });
     }
     const losses = tr.steps.map((s) => s.loss);
     if (losses.some((v) => v != null)) {
       const hover = tr.steps.map((s) => (s.target_token != null ? `target ${plotlyText(s.target_token)}` : "no target"));
-      specs.push({ name: "loss", data: [{ type: "bar", x, y: losses, hovertext: hover, marker: { color: "#d95f02" },
-        hovertemplate: "t=%{x}: L=%{y:.3f} (%{hovertext})<extra></extra>" }],
-      layout: baseLayout(`loss at each step (total L = ${fmt(tr.loss)})`, { xaxis: axis,
+      specs.push({ name: "loss", steps: "step t", data: [{ type: "bar", x, y: losses, hovertext: hover,
+        customdata: tokenData(tr.tokens), marker: { color: "#d95f02" },
+        hovertemplate: "t=%{x} “%{customdata}”: L=%{y:.3f} (%{hovertext})<extra></extra>" }],
+      layout: baseLayout(`loss at each step (total L = ${fmt(tr.loss)})`, { xaxis: {}, hovermode: "x",
         yaxis: { title: { text: "L_t" } } }) });
     }
     return specs;
+  }
+
+  reset() {
+    this.trace = null;
+    this.drawn = null;
+    if (this.cancelDraws) this.cancelDraws();
+    this.cursors.reset();
+    clear(this.container);
   }
 
   render() {

@@ -34,6 +34,13 @@ export class TokensView {
     this.renderOnehot();
   }
 
+  reset() {
+    this.trace = null;
+    this.open = null;
+    clear(this.chips);
+    this.renderOnehot();
+  }
+
   /** Append chips for live-typed tokens without rebuilding. */
   append(trace, from) {
     this.trace = trace;

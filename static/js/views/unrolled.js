@@ -1,7 +1,7 @@
 // The unrolled network as SVG: one cell per timestep, x_t below, y_t above, h (and c) flowing right,
 // dL/dh flowing left in the backward pass. update() builds the drawing once per trace; render()
 // only toggles classes and moves the cursor, so playback stays cheap.
-import { svg, clear, fmt, showToken } from "../dom.js";
+import { svg, el, clear, fmt, showToken } from "../dom.js";
 import { diverging } from "../colors.js";
 import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR, CELL_STATE_COLOR } from "../config.js";
 
@@ -180,7 +180,9 @@ export class UnrolledView {
 
     root.append(
       svg("text", { class: "note", x: 8, y: U.height + 12 },
-        "Same W_hh at every step (purple arrows)." + (isLstm ? " Green arrows: the cell state c_t." : "")),
+        "Same W_hh at every step (purple arrows)." + (isLstm ? " Green arrows: the cell state c_t." : "") +
+        // The drawing is in reading order; say so rather than show a reverse state flowing right.
+        (trace.direction === 1 ? " Reverse direction: its state really flows right to left, from h_T = 0 (see the equations)." : "")),
       svg("text", { class: "note", x: 8, y: U.height + 29 },
         "Squares in a cell: h_t, one per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖."));
     this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
@@ -188,6 +190,15 @@ export class UnrolledView {
     clear(this.container).append(root);
     this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
+  }
+
+  /** No trace: an empty network, and why, where the network was. */
+  reset(reason) {
+    this.trace = null;
+    this.cols = [];
+    clear(this.container).append(el("p", { class: "hint empty-trace" },
+      reason ? `Nothing to show: ${reason}` : "Type a sentence to unroll the network."));
+    if (this.ledger) this.ledger.textContent = "";
   }
 
   /** Which hidden unit of a cell's bitmap was clicked. */

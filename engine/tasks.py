@@ -1,10 +1,16 @@
-"""Built-in training tasks, shared by scripts/train_demos.py and POST /api/train.
+"""Training tasks and their names, shared by scripts/train_demos.py and the server.
 
+Task names (what a model file's "task" says, ``task_name``): "next-char" and "next-word" for a
+language model (the next token, at that level), "classify" for one label per text.
+
+Built-in tasks (BUILTIN), and the user's own text (text_task):
 - hello:    next character of "hello" over h, e, l, o (the smallest thing an RNN can learn);
 - rhymes:   next character of a few public-domain nursery rhymes;
 - question: statement or question? "you are good" vs "are you good": the same words, and only
             their order tells them apart, so the model must remember what came first.
 - text:     next character of the user's own text.
+
+How a task becomes a trained model is engine/recipe.py.
 """
 
 from __future__ import annotations
@@ -15,6 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.tokenize import Vocabulary
+
+CLASSIFY = "classify"
+TASK_NAMES = ("next-char", "next-word", CLASSIFY)
+
+
+def task_name(level: str, classify: bool) -> str:
+    """The task name: CLASSIFY for a classifier, else "next-<level>" (level "char" | "word")."""
+    return CLASSIFY if classify else f"next-{level}"
+
 
 RHYMES = """twinkle, twinkle, little star,
 how i wonder what you are!
@@ -86,12 +101,21 @@ def question_examples() -> list[tuple[str, int]]:
 class Task:
     id: str
     description: str
-    kind: str  # "lm" (next token) | "classify" (one label per text)
+    kind: str  # "lm" (next token) | CLASSIFY (one label per text)
     level: str = "char"
     text: str = ""  # lm: the training text
     examples: list[tuple[str, int]] = field(default_factory=list)  # classify
     labels: list[str] | None = None
     example: str = ""  # a text to try the trained model on
+
+    @property
+    def classify(self) -> bool:
+        return self.kind == CLASSIFY
+
+    @property
+    def name(self) -> str:
+        """The task name a model trained on it carries ("next-char", "classify", ...)."""
+        return task_name(self.level, self.classify)
 
     def vocabulary(self) -> Vocabulary:
         if self.kind == "lm":
@@ -122,7 +146,7 @@ BUILTIN: dict[str, Task] = {
         id="question",
         description="Tell a statement from a question by word order alone: 'you are good' "
         "vs 'are you good'.",
-        kind="classify",
+        kind=CLASSIFY,
         level="word",
         examples=question_examples(),
         labels=LABELS,
