@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException
 
 from server.api.deps import RegistryDep
 from server.core.schemas import ERROR_RESPONSES, ModelDetail, ModelSummary
+from server.tracing.request import NO_MODEL
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -23,5 +24,5 @@ async def list_models(registry: RegistryDep) -> list[dict]:
 async def get_model(model_id: str, registry: RegistryDep) -> dict:
     entry = registry.get(model_id)
     if entry is None:
-        raise HTTPException(404, f"There is no model {model_id!r}; GET /api/models lists them.")
+        raise HTTPException(404, NO_MODEL)
     return entry.detail()
