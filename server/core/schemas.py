@@ -399,3 +399,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "Too many requests from this client; `Retry-After` says when to try again"),
     ]
 }
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route documents, for its `responses=`."""
+    return {code: ERROR_RESPONSES[code] for code in codes}

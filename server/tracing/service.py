@@ -96,27 +96,12 @@ class TraceService:
         return tracing.build(p, self.settings, form)
 
     async def _run(self, p: Prepared, form: str) -> Computed:
-        if self.pool is None and self.settings.trace_processes and not self._no_processes:
-            await self.start()  # after stop(): e.g. a second TestClient on the same app
-        if self.pool is None:
-            # Not abandoned on cancel: the slot is held until the thread is done.
-            return await run_in_threadpool(self._build, p, form)
         half = form.partition("-")[0]
         # the backward half goes where its forward pass is kept (whichever the encoding)
         home = self._homes.pop(p.key, None) if half == "backward" else None
-        job = asyncio.ensure_future(self.pool.run(p, form, home))
-        try:
-            result, home = await asyncio.shield(job)
-        except asyncio.CancelledError:
-            await asyncio.wait({job})  # keep the slot until the process is done
-            raise
-        except TraceProcessError as e:
-            # A process died (or could not start): carry on with threads rather than fail.
-            log.warning("%s; computing traces in threads", e)
-            await self.stop()
-            self._no_processes = True
-            return await run_in_threadpool(self._build, p, form)
-        if half == "forward":
+        job = (process.compute, form, p.without_entry())
+        result, home = await self._elsewhere(job, self._build, p, form, index=home)
+        if half == "forward" and home is not None:
             self._homes[p.key] = home
         return result
 
@@ -172,7 +157,7 @@ class TraceService:
             )
         async with self._gradcheck_memory.hold(need), self.semaphore:
             job = (process.check_gradient, prepared.without_entry(), req)
-            return await self._elsewhere(job, gradcheck.check, prepared, req)
+            return (await self._elsewhere(job, gradcheck.check, prepared, req))[0]
 
     # -- live typing ------------------------------------------------------------------------
 
@@ -183,28 +168,31 @@ class TraceService:
         args = (state, ids, tokens, t0, top_k)
         async with self.semaphore:
             job = (process.live_steps, model, *args)
-            return await self._elsewhere(job, tracing.live_steps, entry, *args)
+            return (await self._elsewhere(job, tracing.live_steps, entry, *args))[0]
 
-    async def _elsewhere(self, job: tuple, fn, *args):
-        """A job in a trace process (server.tracing.process), else `fn(*args)` in a thread.
+    async def _elsewhere(self, job: tuple, fn, *args, index: int | None = None) -> tuple:
+        """A job in a trace process (server.tracing.process; process `index` if given), else
+        `fn(*args)` in a thread. Returns (the result, the index of the process, or None).
+
         Python-heavy work (a gradient check's reruns, live steps) in a thread of the server
-        would hold the GIL against the event loop: /api/health waited up to 0.3 s for it."""
+        would hold the GIL against the event loop: /api/health waited up to 0.3 s for it. A
+        slot is held until its work has really finished, even if the client left."""
         if self.pool is None and self.settings.trace_processes and not self._no_processes:
-            await self.start()
+            await self.start()  # after stop(): e.g. a second TestClient on the same app
         if self.pool is None:
-            return await run_in_threadpool(fn, *args)
-        work = asyncio.ensure_future(self.pool.call(*job))
+            return await run_in_threadpool(fn, *args), None
+        work = asyncio.ensure_future(self.pool.call(*job, index=index))
         try:
-            result, _ = await asyncio.shield(work)
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
             await asyncio.wait({work})  # keep the slot until the process is done
             raise
         except TraceProcessError as e:
+            # A process died (or could not start): carry on with threads rather than fail.
             log.warning("%s; computing in threads", e)
             await self.stop()
             self._no_processes = True
-            return await run_in_threadpool(fn, *args)
-        return result
+            return await run_in_threadpool(fn, *args), None
 
 
 def _cost(c: Computed) -> int:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from server.api.deps import RateLimited, TracesDep
-from server.core.schemas import ERROR_RESPONSES, Gradcheck, GradcheckRequest
+from server.core.schemas import Gradcheck, GradcheckRequest, refusals
 
 router = APIRouter(prefix="/api", tags=["gradcheck"])
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["gradcheck"])
     "/gradcheck",
     dependencies=[RateLimited],
     response_model=Gradcheck,
-    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422, 429)},
+    responses=refusals(404, 413, 422, 429),
     summary="Check one gradient against a finite difference",
 )
 async def gradcheck(req: GradcheckRequest, traces: TracesDep) -> dict:

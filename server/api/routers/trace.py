@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from server.api.deps import RateLimited, TracesDep
 from server.core.errors import ApiError
-from server.core.schemas import ERROR_RESPONSES, Trace, TraceRequest
+from server.core.schemas import Trace, TraceRequest, refusals
 
 router = APIRouter(prefix="/api", tags=["trace"])
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api", tags=["trace"])
     "/trace",
     dependencies=[RateLimited],
     response_model=Trace,
-    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422, 429)},
+    responses=refusals(404, 413, 422, 429),
     summary="Trace a text through a model, forward and backward",
 )
 async def trace(request: TraceRequest, traces: TracesDep) -> Response:
