@@ -3,34 +3,46 @@
 The prime goes through the trace's own path (server.tracing.request.prepare: length, tokens,
 unknown tokens), so a text that traces also primes; its messages say "prime" for "text". Only
 language models sample (engine.sample.sampling_refusal says why another cannot). The trace
-service runs `run` off the event loop, under the trace bound.
+service runs `run` in a trace process (server.tracing.process.sample) or a thread, under the
+trace bound.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+from dataclasses import dataclass, replace
 
 from engine.sample import SamplingError, sample_steps, sampling_refusal
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.responses import dumps
 from server.core.schemas import SampleRequest, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 from server.tracing import request
+from server.tracing.request import Prepared
 
 
 @dataclass
 class PreparedSample:
-    entry: Entry
+    prime: Prepared  # the prime, prepared as a trace's text is
     request: SampleRequest
-    tokens: list[str]  # the prime's
-    ids: np.ndarray  # (T,)
+
+    @property
+    def entry(self) -> Entry:
+        return self.prime.entry
+
+    def without_entry(self) -> PreparedSample:
+        """What is pickled to a trace process, which looks the model up itself."""
+        return replace(self, prime=self.prime.without_entry())
+
+    def with_entry(self, registry: Registry) -> PreparedSample:
+        """Back in a trace process: the same model, at the same version (else 409)."""
+        return replace(self, prime=self.prime.with_entry(registry))
 
 
 def prepare(req: SampleRequest, registry: Registry, s: Settings) -> PreparedSample:
     """Check the request against the limits and the model; 4xx errors as ApiError."""
+    limits.check(req, s)
     entry = request.entry_for(registry, req.model)
     why = sampling_refusal(entry.model)
     if entry.labels:
@@ -40,12 +52,8 @@ def prepare(req: SampleRequest, registry: Registry, s: Settings) -> PreparedSamp
             f"This model cannot generate text: {why}. Choose a language model (one that "
             "predicts the next token at every step)."
         )
-    if req.n > s.max_sample_tokens:
-        raise ApiError(f"n: at most {s.max_sample_tokens} tokens are generated at once.")
-    if req.top_k > s.max_top_k:
-        raise ApiError(f"top_k may be at most {s.max_top_k}.")
     try:
-        traced = request.prepare(
+        prime = request.prepare(
             TraceRequest(model=req.model, text=req.prime, flow=False), registry, s
         )
     except ApiError as e:
@@ -53,7 +61,8 @@ def prepare(req: SampleRequest, registry: Registry, s: Settings) -> PreparedSamp
         if message.startswith("text"):
             message = "prime" + message.removeprefix("text")
         raise ApiError(message, e.status) from e
-    return PreparedSample(traced.entry, req, traced.tokens, traced.ids)
+    request.check_work(entry, len(prime.tokens) + req.n, s)  # the prime's steps and n more
+    return PreparedSample(prime, req)
 
 
 def run(p: PreparedSample, form: str = "body") -> bytes | list[str]:
@@ -75,7 +84,7 @@ def generate(p: PreparedSample) -> dict:
     model = entry.model
     try:
         frames, _ = sample_steps(
-            model, p.ids, req.n, req.temperature, seed=req.seed, top_k=req.top_k
+            model, p.prime.ids, req.n, req.temperature, seed=req.seed, top_k=req.top_k
         )
     except SamplingError as e:
         raise ApiError(f"This model cannot generate text: {e}.") from e
@@ -94,7 +103,7 @@ def generate(p: PreparedSample) -> dict:
         "vocab_kind": entry.vocab.level,
         "hidden_size": cfg.hidden_size,
         "gate_names": list(model.cells[-1][0].gate_names),
-        "prime": p.tokens,
+        "prime": p.prime.tokens,
         "n": req.n,
         "temperature": req.temperature,
         "seed": req.seed,

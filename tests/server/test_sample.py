@@ -69,12 +69,13 @@ def test_refusals_are_sentences(client):
         ({"prime": ""}, 422, "prime"),
         ({"prime": "twinkle\x00"}, 422, "NUL"),
         ({"n": 0}, 422, "n:"),
-        ({"n": 501}, 422, "at most 500"),
+        ({"n": 501}, 422, "n: at most 500"),
         ({"temperature": -0.1}, 422, "temperature"),
         ({"temperature": 5.5}, 422, "temperature"),
-        ({"top_k": 21}, 422, "top_k"),
+        ({"top_k": 21}, 422, "top_k: at most 20"),
         ({"seed": -1}, 422, "seed"),
-        ({"prime": "x" * 2001}, 422, "prime has 2001 characters"),
+        ({"prime": "x" * 2001}, 422, "prime: at most 2000 characters"),
+        ({"prime": "twinkle QZ"}, 422, "vocabulary"),  # as a trace's text: not echoed
         ({"model": "no-such-model"}, 404, "GET /api/models"),
     ]
     for extra, status, words in cases:
@@ -82,13 +83,26 @@ def test_refusals_are_sentences(client):
         assert r.status_code == status, (extra, r.text)
         assert words in r.json()["detail"], (extra, r.json())
         assert "xxxxxxxxxx" not in r.json()["detail"]  # the input is never echoed
+        assert "QZ" not in r.json()["detail"]
 
 
 def test_the_token_limit_is_a_setting(make_client):
     client = make_client(max_sample_tokens=7)
     assert client.post("/api/sample", json=sample_body(n=7)).status_code == 200
     r = client.post("/api/sample", json=sample_body(n=8))
-    assert r.status_code == 422 and "at most 7 tokens" in r.json()["detail"]
+    assert r.status_code == 422 and "n: at most 7" in r.json()["detail"]
+    # the OpenAPI schema states the limit this server enforces
+    props = client.get("/openapi.json").json()["components"]["schemas"]["SampleRequest"]
+    assert props["properties"]["n"]["maximum"] == 7
+
+
+def test_the_prime_and_the_tokens_count_as_work(make_client):
+    # lstm-rhymes: 1 layer x 4 gates x H^2 per step; room for 10 steps
+    H = make_client().get("/api/models/lstm-rhymes").json()["hidden_size"]
+    client = make_client(max_work=10 * 4 * H**2)
+    assert client.post("/api/sample", json=sample_body(prime="twin", n=6)).status_code == 200
+    r = client.post("/api/sample", json=sample_body(prime="twin", n=7))
+    assert r.status_code == 422 and "max_work" in r.json()["detail"]
 
 
 def test_only_language_models_generate(make_client, tmp_path):
@@ -161,3 +175,16 @@ def test_documented(client):
     assert op["summary"] and "422" in op["responses"]
     props = schema["components"]["schemas"]["SampleRequest"]["properties"]
     assert {"model", "prime", "n", "temperature", "seed", "top_k"} <= set(props)
+
+
+def test_a_trace_process_generates_what_a_thread_does(make_client):
+    body = sample_body(n=30, temperature=1.2, seed=6)
+    in_thread = make_client().post("/api/sample", json=body).json()
+    client = make_client(trace_processes=1)
+    assert client.app.state.traces.pool is not None  # started with the app
+    assert client.post("/api/sample", json=body).json() == in_thread
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "sample", **body})
+        assert receive_sample(ws)[-1]["text"] == in_thread["text"]
+    bad = client.post("/api/sample", json=sample_body("gru-question", "you are good"))
+    assert bad.status_code == 422

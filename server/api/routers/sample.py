@@ -3,16 +3,17 @@
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from server.api.deps import TracesDep
-from server.core.schemas import ERROR_RESPONSES, Sample, SampleRequest
+from server.api.deps import RateLimited, TracesDep
+from server.core.schemas import Sample, SampleRequest, refusals
 
 router = APIRouter(prefix="/api", tags=["sample"])
 
 
 @router.post(
     "/sample",
+    dependencies=[RateLimited],
     response_model=Sample,
-    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422)},
+    responses=refusals(404, 413, 422, 429),
     summary="Generate text from a language model, step by step",
 )
 async def sample(req: SampleRequest, traces: TracesDep) -> Response:
