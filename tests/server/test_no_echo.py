@@ -24,6 +24,7 @@ VALID_BODIES = {  # a body each JSON route accepts, so that only the field under
     "/api/trace": trace_body(),
     "/api/gradcheck": trace_body(t=0, unit=0),
     "/api/train": {"task": "hello", "steps": 1, "hidden_size": 2},
+    "/api/sample": {"model": "rnn-hello", "prime": "h", "n": 3},
 }
 
 
@@ -109,18 +110,20 @@ def test_no_upload_field_is_echoed(make_client):
         _assert_no_echo(r, name)
 
 
-@pytest.mark.parametrize("kind", ["trace", "feed", "reset", MARKER])
+@pytest.mark.parametrize("kind", ["trace", "feed", "reset", "sample", MARKER])
 def test_no_websocket_message_field_is_echoed(make_client, kind):
     client = make_client(ws_rate=1e6)
     fields = ["type", "model", "text", "encoding", "batch", "targets", "initial_state", "top_k"]
     fields += ["layer", "direction", "truncate", "clip", "seed", "flow", MARKER]
+    fields += ["prime", "n", "temperature"]  # a sample's
     with client.websocket_connect("/ws") as ws:
         ws.send_text(MARKER)
         assert MARKER not in ws.receive_text()
         for field in fields:
             for shape in SHAPES:
                 for model in ("rnn-hello", "gru-question"):
-                    message = {"type": kind, **trace_body(model=model), field: shape}
+                    base = {**trace_body(model=model), "prime": "h", "n": 2}
+                    message = {"type": kind, **base, field: shape}
                     ws.send_text(json.dumps(message))
                     ws.send_text('{"type": "reset"}')  # its answer ends this message's
                     while (answer := json.loads(ws.receive_text())).get("type") != "reset":
