@@ -12,10 +12,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.model import ModelState
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
+
+NO_MODEL = "There is no model with that id; GET /api/models lists them."
 
 
 @dataclass
@@ -49,12 +52,28 @@ def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.nd
         raise ApiError(
             f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
         )
-    try:
-        ids = entry.vocab.encode_tokens(tokens)
-    except ValueError as e:
-        known = ", ".join(entry.vocab.tokens[:60]) + (" ..." if len(entry.vocab) > 60 else "")
-        raise ApiError(f"Model {entry.id!r} does not know these {e}. It knows: {known}") from e
-    return tokens, ids
+    return tokens, encode(entry, tokens)
+
+
+def encode(entry: Entry, tokens: list[str]) -> np.ndarray:
+    """Token ids; tokens the model does not know give a 422 that says how many and where
+    (never which: the message does not repeat what the user typed) and lists the model's own
+    vocabulary."""
+    vocab = entry.vocab
+    if vocab.unk is None:
+        unknown = [i for i, token in enumerate(tokens) if token not in vocab.index]
+        if unknown:
+            what = "character" if vocab.level == "char" else "word"
+            n = len(unknown)
+            shown = ", ".join(map(str, unknown[:10])) + (f" and {n - 10} more" if n > 10 else "")
+            shown = " and ".join(shown.rsplit(", ", 1)) if n <= 10 else shown
+            known = ", ".join(vocab.tokens[:60]) + (" ..." if len(vocab) > 60 else "")
+            raise ApiError(
+                f"{n} {what}{'s are' if n > 1 else ' is'} not in this model's vocabulary "
+                f"(position{'s' if n > 1 else ''} {shown}, counting from 0): the model does not "
+                f"know {'them' if n > 1 else 'it'}. It knows: {known}"
+            )
+    return vocab.encode_tokens(tokens)
 
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
@@ -67,16 +86,16 @@ def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
         what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
         raise ApiError(f"targets: this model needs {what}, got {len(req.targets)}.")
     out = []
-    for t in req.targets:
+    for i, t in enumerate(req.targets):
         if isinstance(t, int):
             if not -1 <= t < len(names):
-                raise ApiError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
+                raise ApiError(f"targets[{i}]: use an index in 0..{len(names) - 1} (or -1).")
             out.append(t)
         elif t in index:
             out.append(index[t])
         else:
-            shown = ", ".join(names[:30])
-            raise ApiError(f"targets: {t!r} is not one of the model's outputs ({shown}).")
+            shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+            raise ApiError(f"targets[{i}] is not one of the model's outputs ({shown}).")
     return np.asarray(out, dtype=np.int64)
 
 
@@ -118,21 +137,48 @@ def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
     return list(arr)
 
 
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def step_work(entry: Entry) -> int:
+    """One time step's work: layers x directions x gates x H^2 (the recurrent products, which
+    dominate; server.core.settings max_work)."""
+    cfg = entry.model.config
+    return cfg.num_layers * cfg.num_directions * GATES[cfg.cell] * cfg.hidden_size**2
+
+
+def check_work(entry: Entry, steps: int, s: Settings, what: str = "text") -> None:
+    """422 when `steps` time steps of this model cost more than one request may (max_work)."""
+    per_step = step_work(entry)
+    if steps * per_step <= s.max_work:
+        return
+    cfg = entry.model.config
+    cost = (
+        f"{steps} steps x {cfg.num_layers} layer(s) x {cfg.num_directions} direction(s) x "
+        f"{GATES[cfg.cell]} gate(s) x {cfg.hidden_size}^2 = {steps * per_step:.2g}"
+    )
+    most = int(s.max_work // per_step)
+    advice = (
+        f"with this model, send at most {most} tokens"
+        if most >= 1
+        else "this model is too large to run here even for one token"
+    )
+    raise ApiError(
+        f"This request is too much work for the server: {cost}, more than the {s.max_work:.2g} "
+        f"one request may cost (max_work); {advice}."
+    )
+
+
 def entry_for(registry: Registry, model_id: str) -> Entry:
     entry = registry.get(model_id)
     if entry is None:
-        raise ApiError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+        raise ApiError(NO_MODEL, 404)
     return entry
 
 
 def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     """Check the request against the limits and the model; 4xx errors as ApiError."""
-    if len(req.text) > s.max_text_chars:
-        raise ApiError(
-            f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
-        )
-    if req.top_k > s.max_top_k:
-        raise ApiError(f"top_k may be at most {s.max_top_k}.")
+    limits.check(req, s)
     entry = entry_for(registry, req.model)
     cfg = entry.model.config
     L = cfg.num_layers
@@ -148,6 +194,7 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         )
     tokens, ids = tokenize(entry, req.text, s.max_tokens)
     steps = _steps(cfg.setup, req, len(tokens), s.max_tokens)
+    check_work(entry, steps or len(tokens), s)
     targets = _targets(entry, req, steps or len(tokens))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
