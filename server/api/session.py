@@ -244,12 +244,9 @@ class Session:
             raise ApiError(
                 f"Live typing is limited to {self.settings.max_tokens} tokens; send a reset."
             )
-        try:
-            ids = live.entry.vocab.encode_tokens(tokens)
-        except ValueError as e:
-            raise ApiError(f"Model {live.entry.id!r} does not know these {e}.") from e
+        encoded = live.entry.vocab.lookup(tokens)  # an unknown token is read, and marked
         live.state, frames = await self.traces.live_steps(
-            live.entry, live.state, ids, tokens, live.t, self.top_k
+            live.entry, live.state, encoded, live.t, self.top_k
         )
         live.t += len(frames)
         for frame in frames:

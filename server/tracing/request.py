@@ -1,6 +1,9 @@
 """From a TraceRequest to a Prepared trace: checked against the limits and the model, once.
 
-Every error here is a 4xx ApiError with a sentence a person understands. A Prepared trace is
+Every error here is a 4xx ApiError with a sentence a person understands (and never the user's
+text). No token is refused for not being in the model's vocabulary: the vocabulary lower-cases
+it if the model was trained lower-case, and reads what it still does not know as <unk> or as
+the zero vector (engine.tokenize); the trace says which steps those were. A Prepared trace is
 what the trace service caches by and what a trace process computes from (it is pickled to the
 process without its `entry`, which the process looks up in its own registry).
 """
@@ -12,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.model import ModelState
+from engine.tokenize import Encoded
 from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
@@ -22,12 +26,21 @@ from server.models.registry import Entry, Registry
 class Prepared:
     entry: Entry
     request: TraceRequest
-    tokens: list[str]
-    ids: np.ndarray  # (T,)
+    encoded: Encoded  # the tokens as typed, what the model reads, which ones it does not know
     targets: np.ndarray | None
     state: ModelState | None
     key: tuple  # cache key: (model id, model version, the request as JSON)
     steps: int | None = None  # one-to-many: how many steps to run from the one input
+
+    @property
+    def tokens(self) -> list[str]:
+        """The tokens as typed."""
+        return self.encoded.tokens
+
+    @property
+    def ids(self) -> np.ndarray:
+        """(T,) what the model reads: token ids, with NO_TOKEN (-1) for the zero vector."""
+        return self.encoded.ids
 
     def without_entry(self) -> Prepared:
         """What is pickled to a trace process, which looks the model up itself (by key)."""
@@ -41,7 +54,8 @@ class Prepared:
         return replace(self, entry=entry)
 
 
-def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.ndarray]:
+def tokenize(entry: Entry, text: str, max_tokens: int) -> Encoded:
+    """The text's tokens and what the model reads for each; none is refused or dropped."""
     tokens = entry.vocab.tokenize(text)
     if not tokens:
         raise ApiError("text has no tokens: type at least one character or word.")
@@ -49,12 +63,7 @@ def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.nd
         raise ApiError(
             f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
         )
-    try:
-        ids = entry.vocab.encode_tokens(tokens)
-    except ValueError as e:
-        known = ", ".join(entry.vocab.tokens[:60]) + (" ..." if len(entry.vocab) > 60 else "")
-        raise ApiError(f"Model {entry.id!r} does not know these {e}. It knows: {known}") from e
-    return tokens, ids
+    return entry.vocab.lookup(tokens)
 
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
@@ -67,16 +76,24 @@ def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
         what = "one label" if T_out == 1 else f"{T_out} targets (one per token)"
         raise ApiError(f"targets: this model needs {what}, got {len(req.targets)}.")
     out = []
-    for t in req.targets:
+    for i, t in enumerate(req.targets):
         if isinstance(t, int):
             if not -1 <= t < len(names):
                 raise ApiError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
             out.append(t)
         elif t in index:
             out.append(index[t])
+        elif entry.labels:  # the target is not repeated: it is the user's text
+            raise ApiError(
+                f"targets: target {i} (counting from 0) is not one of this model's labels: "
+                f"{', '.join(entry.labels[:30])}."
+            )
         else:
-            shown = ", ".join(names[:30])
-            raise ApiError(f"targets: {t!r} is not one of the model's outputs ({shown}).")
+            raise ApiError(
+                f"targets: target {i} (counting from 0) is not one of this model's "
+                f"{len(names)} outputs; give an output's name or index (GET /api/models/"
+                f"{entry.id} lists them), or -1 for no loss."
+            )
     return np.asarray(out, dtype=np.int64)
 
 
@@ -146,12 +163,12 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         raise ApiError(
             'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
         )
-    tokens, ids = tokenize(entry, req.text, s.max_tokens)
-    steps = _steps(cfg.setup, req, len(tokens), s.max_tokens)
-    targets = _targets(entry, req, steps or len(tokens))
+    encoded = tokenize(entry, req.text, s.max_tokens)
+    steps = _steps(cfg.setup, req, len(encoded), s.max_tokens)
+    targets = _targets(entry, req, steps or len(encoded))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-    return Prepared(entry, req, tokens, ids, targets, state, key, steps)
+    return Prepared(entry, req, encoded, targets, state, key, steps)
 
 
 def _steps(setup: str, req: TraceRequest, T: int, max_steps: int) -> int | None:

@@ -162,11 +162,11 @@ class TraceService:
 
     # -- live typing ------------------------------------------------------------------------
 
-    async def live_steps(self, entry: Entry, state: ModelState | None, ids, tokens, t0, top_k):
+    async def live_steps(self, entry: Entry, state: ModelState | None, encoded, t0, top_k):
         """Live typing's steps (server.tracing.build.live_steps), in a thread under the trace
         bound: a big model's steps never hold up the event loop."""
         async with self.semaphore:
-            return await run_in_threadpool(tracing.live_steps, entry, state, ids, tokens, t0, top_k)
+            return await run_in_threadpool(tracing.live_steps, entry, state, encoded, t0, top_k)
 
 
 def _cost(c: Computed) -> int:
