@@ -8,8 +8,18 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
-from server.api.routers import gradcheck, health, imports, models, pages, trace, training, ws
-from server.core import errors
+from server.api.routers import (
+    api_docs,
+    gradcheck,
+    health,
+    imports,
+    models,
+    pages,
+    trace,
+    training,
+    ws,
+)
+from server.core import errors, limits
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
@@ -18,7 +28,9 @@ from server.models.registry import Registry
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 from server.web.assets import HashedStaticFiles
-from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware, allowed_origins
+from server.web.rates import ClientRates
+from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from server.web.trust import TrustMiddleware, allowed_origins
 
 DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, forward and through
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
@@ -45,19 +57,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own load their scripts from a CDN: ours are local (api_docs)
+        redoc_url=None,
     )
     app.state.settings = settings
+    _document_limits(app, settings)
     app.state.allowed_origins = allowed_origins(settings)
+    app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
     for router in (health, models, trace, gradcheck, training, imports):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-    # Middleware added last runs first: headers outermost (so even a 413 carries them),
-    # then the size cap, then CORS.
+    # Middleware added last runs first: headers outermost (so even a 413 carries them), then
+    # who may ask at all (Host, Origin), then the size cap, then CORS.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -69,6 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.upload_max_bytes,
+        body_timeout=settings.body_timeout,
     )
+    app.add_middleware(TrustMiddleware, settings=settings, origins=app.state.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
     return app
+
+
+def _document_limits(app: FastAPI, settings: Settings) -> None:
+    """/openapi.json states the limits this app enforces (server.core.limits)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = limits.document(generate(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi

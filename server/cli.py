@@ -7,6 +7,7 @@ command line wins. `--port 0` binds a free port and prints the real address.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import socket
 import sys
@@ -18,6 +19,7 @@ import uvicorn
 
 from server.core.settings import Settings
 from server.web.network import lan_addresses
+from server.web.slow_clients import HeaderTimeoutProtocol
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(settings: Settings, sock: socket.socket, port: int) -> None:
     common = dict(
         log_level="info",
+        # headers sent a byte at a time (slowloris) time out (server.web.slow_clients)
+        http=functools.partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout),
         ws_max_size=4 * settings.ws_max_message_bytes,  # hard cap; the app answers smaller ones
         timeout_graceful_shutdown=3,
         # Browsers ask for per-message deflate; compressing thousands of small frames per

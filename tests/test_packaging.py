@@ -41,6 +41,7 @@ def test_wheel_contains_page_templates_and_demo_models(wheel):
     assert any(n.startswith("server/static/css/") for n in names)
     assert any(n.startswith("server/demo_models/") and n.endswith(".npz") for n in names)
     assert "engine/__init__.py" in names
+    assert "server/web/swagger-init.js" in names  # /docs starts Swagger UI with it
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "unrolled = server.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -57,7 +58,7 @@ def test_installed_app_serves_page_from_another_directory(wheel, tmp_path):
         "from server.core.settings import Settings\n"
         f"assert server.__file__.startswith({str(site)!r}), server.__file__\n"
         f"app = create_app(Settings(data_dir={str(tmp_path / 'data')!r}))\n"
-        "with TestClient(app) as c:\n"
+        "with TestClient(app, base_url='http://localhost') as c:\n"
         "    page = c.get('/')\n"
         "    assert page.status_code == 200, page.status_code\n"
         "    assert 'Unrolled' in page.text\n"

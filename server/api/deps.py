@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-from starlette.requests import HTTPConnection
+from fastapi import Depends, HTTPException
+from starlette.requests import HTTPConnection, Request
 
 from server.core.settings import Settings
 from server.models.registry import Registry
@@ -34,3 +34,21 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TracesDep = Annotated[TraceService, Depends(get_traces)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+
+
+def rate_limited(request: Request) -> None:
+    """For the expensive routes: 429 once this client has used up its requests
+    (`api_rate` per second, bursts of `api_burst`)."""
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.rates.take(client)
+    if wait is not None:
+        s = request.app.state.settings
+        raise HTTPException(
+            429,
+            f"Too many requests: at most {s.api_rate:g} traces, gradient checks or imports per "
+            f"second from one computer. Try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+RateLimited = Depends(rate_limited)

@@ -8,7 +8,6 @@ trace being streamed stops between two frames: no more work is done for a closed
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 import orjson
@@ -21,26 +20,11 @@ from server.core.responses import dumps
 from server.core.schemas import TraceRequest, check_text
 from server.core.settings import Settings
 from server.models.registry import Entry
+from server.tracing import request
 from server.tracing.service import TraceService
+from server.web.rates import TokenBucket
 
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what sending to a closed socket raises
-
-
-class TokenBucket:
-    """`rate` messages per second on average, bursts of up to `burst`."""
-
-    def __init__(self, rate: float, burst: float):
-        self.rate, self.burst = rate, burst
-        self.tokens, self.last = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 @dataclass
@@ -244,6 +228,7 @@ class Session:
             raise ApiError(
                 f"Live typing is limited to {self.settings.max_tokens} tokens; send a reset."
             )
+        request.check_work(live.entry, len(tokens), self.settings)
         encoded = live.entry.vocab.lookup(tokens)  # an unknown token is read, and marked
         live.state, frames = await self.traces.live_steps(
             live.entry, live.state, encoded, live.t, self.top_k

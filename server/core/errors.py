@@ -44,7 +44,16 @@ def describe_validation_errors(errors: list[dict]) -> str:
                 f"The request body is not valid JSON ({ctx.get('error', 'decode error')})."
             )
             continue
-        where = _where(err.get("loc", ()))
+        loc = err.get("loc", ())
+        if kind == "extra_forbidden":
+            # the last part of loc is the unknown field's name: the user's text, not repeated
+            where = _where(loc[:-1])
+            messages.append(
+                f"{where + ' has' if where else 'The request has'} a field it does not take "
+                "(check the spelling; /docs lists the fields)"
+            )
+            continue
+        where = _where(loc)
         msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         if kind == "missing":
             msg = "is required"

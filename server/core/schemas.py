@@ -1,4 +1,7 @@
-"""Request and response bodies of the API, as they appear in the OpenAPI schema."""
+"""Request and response bodies of the API, as they appear in the OpenAPI schema.
+
+Limits that come from the Settings (text length, top_k, training sizes, ...) are not written
+here: server.core.limits checks them and writes them into the schema."""
 
 from __future__ import annotations
 
@@ -61,11 +64,10 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100, description="A model id from /api/models.")
-    text: str = Field(min_length=1, max_length=100_000, description="The input text.")
+    text: str = Field(min_length=1, description="The input text.")
     truncate: int | None = Field(
         None,
         ge=1,
-        le=100_000,
         description="Truncated BPTT with k steps: chunks of k steps, no gradient crossing a chunk "
         "boundary (truncate_mode chunked), or each loss's gradient k steps back (sliding).",
     )
@@ -79,7 +81,6 @@ class RunRequest(BaseModel):
     )
     targets: list[str | int] | None = Field(
         None,
-        max_length=10_000,
         description="Language models: the next token at each step (default: the text shifted by "
         "one). Classifiers: one label name or index (default: the predicted label).",
     )
@@ -90,11 +91,14 @@ class RunRequest(BaseModel):
     steps: int | None = Field(
         None,
         ge=1,
-        le=100_000,
         description="One-to-many models only: how many steps to run from the one input token "
         "(default: the number of targets).",
     )
-    layer: int = Field(-1, ge=-16, le=15, description="Layer shown step by step (-1 = top).")
+    layer: int = Field(
+        -1,
+        description="Layer shown step by step: 0..num_layers-1 of the model, or -1.. counting "
+        "from the top (-1 = top).",
+    )
     direction: Literal[0, 1] = Field(0, description="0 forward, 1 reverse (bidirectional).")
 
     @field_validator("text")
@@ -121,7 +125,7 @@ class TraceRequest(RunRequest):
         },
     )
     type: Literal["trace"] = Field("trace", description="Only used on the WebSocket.")
-    top_k: int = Field(5, ge=1, le=1000, description="Predictions listed per step.")
+    top_k: int = Field(5, ge=1, description="Predictions listed per step.")
     flow: bool = Field(
         True,
         description="Compute grad_flow (the T x T gradient-flow matrix); false saves time when "
@@ -212,12 +216,12 @@ class TrainRequest(BaseModel):
         max_length=50,
         description='A built-in task (see GET /api/train/tasks) or "text": a char model on `text`.',
     )
-    text: str | None = Field(None, max_length=1_000_000, description="Training text for 'text'.")
+    text: str | None = Field(None, description="Training text for 'text'.")
     name: str | None = Field(None, max_length=60, description="A name for the trained model.")
     cell: CellKind = "lstm"
-    hidden_size: int = Field(32, ge=1, le=100_000)
-    layers: int = Field(1, ge=1, le=100)
-    steps: int = Field(300, ge=1, le=10_000_000)
+    hidden_size: int = Field(32, ge=1)
+    layers: int = Field(1, ge=1)
+    steps: int = Field(300, ge=1)
     lr: float = Field(0.01, gt=0, le=10)
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
@@ -352,11 +356,11 @@ class GradcheckRequest(RunRequest):
             "examples": [{"model": "rnn-hello", "text": "hell", "t": 2, "unit": 3}],
         },
     )
-    t: int | None = Field(
-        None, ge=0, le=100_000, description='Step (0..T-1); required for "h" and "c".'
-    )
+    t: int | None = Field(None, ge=0, description='Step (0..T-1); required for "h" and "c".')
     unit: int | None = Field(
-        None, ge=0, le=100_000, description='Hidden unit (0..H-1); required for "h" and "c".'
+        None,
+        ge=0,
+        description='Hidden unit: 0..hidden_size-1 of the model; required for "h" and "c".',
     )
     quantity: str = Field(
         "h",
@@ -366,7 +370,7 @@ class GradcheckRequest(RunRequest):
         'as "rnn.weight_hh_l0" with `index`.',
     )
     index: list[int] | None = Field(
-        None, max_length=4, description="The parameter entry, e.g. [row, col]."
+        None, max_length=2, description="The parameter entry, e.g. [row, col]."
     )
 
     @field_validator("quantity")
@@ -413,5 +417,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Refused in the server's present state (e.g. its model quota is full)"),
         (413, "Too large"),
         (422, "Invalid input; `detail` says what to change"),
+        (429, "Too many requests from this client; `Retry-After` says when to try again"),
     ]
 }
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route documents, for its `responses=`."""
+    return {code: ERROR_RESPONSES[code] for code in codes}

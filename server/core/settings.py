@@ -42,6 +42,38 @@ class Settings(BaseSettings):
         65536, ge=1024, description="Largest request body (JSON) in bytes; more gives 413."
     )
     max_top_k: int = Field(20, ge=1, description="Most predictions listed per step.")
+    max_work: float = Field(
+        5e7,
+        gt=0,
+        description="Most work in one trace, gradient check or live-typing message: steps x "
+        "layers x directions x gates x H^2 (gates: RNN 1, GRU 3, LSTM 4); 422 beyond. 5e7 is "
+        "about half a second of one core for a trace (more for the largest models).",
+    )
+    api_rate: float = Field(
+        5.0,
+        gt=0,
+        description="Expensive HTTP requests (trace, gradient check, import) per second per "
+        "client address, on average; 429 with Retry-After beyond.",
+    )
+    api_burst: int = Field(
+        30, ge=1, description="How many expensive HTTP requests a client may send at once."
+    )
+    gradcheck_memory_mb: int = Field(
+        1024,
+        ge=1,
+        description="Memory the gradient checks running at once may hold together, in MB (a "
+        "check holds about four times the model's parameters); others wait, one that alone "
+        "needs more is refused.",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's headers (from connecting, "
+        "or from the end of its last answer); the connection is closed after.",
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a client may take to send a whole request body (408)."
+    )
     flow_limit: int = Field(
         200, ge=0, description="Gradient-flow matrix (T x T) only when T <= this; else null."
     )
@@ -115,8 +147,15 @@ class Settings(BaseSettings):
     # -- browser security -----------------------------------------------------------------
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="WebSocket origins allowed (exact scheme://host:port). Empty = the served "
-        "address and its localhost/127.0.0.1/[::1] equivalents.",
+        description="Pages (exact scheme://host:port) allowed to open the WebSocket and to send "
+        "state-changing requests, besides the server's own. Empty = the served address and its "
+        "localhost/127.0.0.1/[::1] equivalents.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="More Host names to answer besides the trusted ones (loopback, this "
+        'machine\'s names and addresses, *.local): exact names or "*.domain"; "*" answers any '
+        "name (turns the DNS-rebinding check off).",
     )
     frame_ancestors: str = Field(
         "*", description="CSP frame-ancestors for /embed (who may put the widget in an iframe)."

@@ -144,7 +144,7 @@ def build(
     try:
         vocab = Vocabulary(vocab_tokens, level=vocab_kind, unk=unk)
     except ValueError as e:
-        raise ApiError(f"vocab: {e}") from e
+        raise ApiError("vocab: the tokens must be distinct, non-empty strings.") from e
     V = len(vocab)
     sd = dict(recurrent)
     encoding, embed_size = "onehot", None

@@ -14,6 +14,7 @@ from engine.gradcheck import check_hidden, check_param
 from server.core.errors import ApiError
 from server.core.schemas import GradcheckRequest, RunRequest, TraceRequest
 from server.tracing.build import Prepared
+from server.tracing.request import GATES
 
 
 def run_check(p: Prepared, req: GradcheckRequest) -> dict:
@@ -37,8 +38,24 @@ def run_check(p: Prepared, req: GradcheckRequest) -> dict:
             quantity=req.quantity,
             **common,
         )
-    # nudging a weight in place would be seen by traces running on the same shared model
-    return check_param(copy.deepcopy(model), p.ids, targets, req.quantity, req.index, **common)
+    # Nudging a weight in place would be seen by traces running on the same shared model: the
+    # check gets a model of its own that shares every array but the one it nudges.
+    shared = {id(a): a for name, a in model.params.items() if name != req.quantity}
+    own = copy.deepcopy(model, shared)
+    return check_param(own, p.ids, targets, req.quantity, req.index, **common)
+
+
+def memory_bytes(p: Prepared, req: GradcheckRequest) -> int:
+    """About what a check holds at its peak, measured on an H=2048 LSTM: four times the model's
+    parameters (the backward pass computes every parameter's gradient and sums per-step parts;
+    the cells copy their weights for each forward pass; a weight check copies that weight),
+    and four runs' tapes (the analytic forward and backward, the two nudged reruns)."""
+    model = p.entry.model
+    cfg = model.config
+    H, T, G = cfg.hidden_size, len(p.ids), GATES[cfg.cell]
+    per_step = cfg.num_layers * cfg.num_directions * (2 * G + 4) * H + 3 * cfg.output_size
+    params = sum(a.nbytes for a in model.params.values())
+    return 4 * params + 4 * T * per_step * 8
 
 
 def validate(p: Prepared, req: GradcheckRequest) -> None:
@@ -78,4 +95,5 @@ def check(p: Prepared, req: GradcheckRequest) -> dict:
 
 def trace_request(req: GradcheckRequest) -> TraceRequest:
     """The trace request with the same shared fields, which prepare() checks as for a trace."""
-    return TraceRequest(**req.model_dump(include=set(RunRequest.model_fields)), flow=False)
+    fields = req.model_dump(include=set(RunRequest.model_fields))
+    return TraceRequest(**fields, flow=False, top_k=1)

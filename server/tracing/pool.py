@@ -24,7 +24,6 @@ from concurrent.futures.process import BrokenProcessPool
 from server.core.errors import ApiError
 from server.core.settings import Settings
 from server.tracing import process
-from server.tracing.build import Computed
 from server.tracing.request import Prepared
 
 log = logging.getLogger("unrolled")
@@ -71,6 +70,11 @@ class TraceProcessPool:
     async def run(self, prepared: Prepared, form: str, index: int | None = None) -> tuple:
         """Compute `form` of the prepared trace on process `index` (None: the least busy).
         Returns (the Computed, the index of the process that computed it)."""
+        return await self.call(process.compute, form, prepared.without_entry(), index=index)
+
+    async def call(self, job, *args, index: int | None = None) -> tuple:
+        """`job(*args)`, a function of server.tracing.process answering (ok, answer), on
+        process `index` (None: the least busy). Returns (the answer, the process's index)."""
         if not self.executors:
             raise TraceProcessError("the trace processes are stopped")
         if index is None or not 0 <= index < len(self.executors):
@@ -78,7 +82,7 @@ class TraceProcessPool:
         self.loads[index] += 1
         try:
             ok, answer = await asyncio.get_running_loop().run_in_executor(
-                self.executors[index], process.compute, form, prepared.without_entry()
+                self.executors[index], job, *args
             )
         except BrokenProcessPool as e:
             raise TraceProcessError(f"trace process {self.pids[index]} stopped ({e!r})") from e
@@ -88,8 +92,7 @@ class TraceProcessPool:
             message, status = answer
             # a job that failed (the process carries on): as the same failure in a thread would
             raise ApiError(message, status) if status < 500 else RuntimeError(message)
-        result: Computed = answer
-        return result, index
+        return answer, index
 
     async def stop(self) -> None:
         """Stop the processes once they have answered what they were sent, and wait for them:

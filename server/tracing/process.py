@@ -1,8 +1,9 @@
 """What each trace process runs (server.tracing.pool starts them): its own registry, the build.
 
 Started with the Settings (as JSON); each job is a Prepared trace without its model, which
-the process looks up in its own registry (at the same version), and its answer is
-(True, Computed) or (False, (message, status)). The server and its own processes trust each
+the process looks up in its own registry (at the same version): a trace to build (`compute`),
+a gradient check (`check_gradient`) or live-typing steps (`live_steps`); the answer is
+(True, result) or (False, (message, status)). The server and its own processes trust each
 other; nothing a user sends is ever unpickled. Ctrl-C in the teacher's terminal reaches every
 process of the group: the server stops its processes itself, so they ignore SIGINT and print
 no traceback.
@@ -39,8 +40,24 @@ def ready() -> int:
 
 
 def compute(form: str, prepared: Prepared) -> tuple:
+    return _answer(lambda: build.build(prepared.with_entry(_registry), _settings, form))
+
+
+def check_gradient(prepared: Prepared, request) -> tuple:
+    """A gradient check (server.tracing.gradcheck.check) of a prepared request."""
+    from server.tracing import gradcheck
+
+    return _answer(lambda: gradcheck.check(prepared.with_entry(_registry), request))
+
+
+def live_steps(prepared: Prepared, *args) -> tuple:
+    """Live typing's steps (server.tracing.build.live_steps) on the prepared trace's model."""
+    return _answer(lambda: build.live_steps(prepared.with_entry(_registry).entry, *args))
+
+
+def _answer(work) -> tuple:
     try:
-        return True, build.build(prepared.with_entry(_registry), _settings, form)
+        return True, work()
     except ApiError as e:
         return False, (str(e), e.status)
     except Exception as e:  # noqa: BLE001 - reported to the server, which answers 500-free

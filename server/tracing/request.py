@@ -16,10 +16,13 @@ import numpy as np
 
 from engine.model import ModelState
 from engine.tokenize import Encoded
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
+
+NO_MODEL = "There is no model with that id; GET /api/models lists them."
 
 
 @dataclass
@@ -79,21 +82,13 @@ def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
     for i, t in enumerate(req.targets):
         if isinstance(t, int):
             if not -1 <= t < len(names):
-                raise ApiError(f"targets: index {t} is outside 0..{len(names) - 1} (or -1).")
+                raise ApiError(f"targets[{i}]: use an index in 0..{len(names) - 1} (or -1).")
             out.append(t)
         elif t in index:
             out.append(index[t])
-        elif entry.labels:  # the target is not repeated: it is the user's text
-            raise ApiError(
-                f"targets: target {i} (counting from 0) is not one of this model's labels: "
-                f"{', '.join(entry.labels[:30])}."
-            )
         else:
-            raise ApiError(
-                f"targets: target {i} (counting from 0) is not one of this model's "
-                f"{len(names)} outputs; give an output's name or index (GET /api/models/"
-                f"{entry.id} lists them), or -1 for no loss."
-            )
+            shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+            raise ApiError(f"targets[{i}] is not one of the model's outputs ({shown}).")
     return np.asarray(out, dtype=np.int64)
 
 
@@ -135,21 +130,48 @@ def _vectors(value, H: int, n: int, what: str) -> list[np.ndarray]:
     return list(arr)
 
 
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def step_work(entry: Entry) -> int:
+    """One time step's work: layers x directions x gates x H^2 (the recurrent products, which
+    dominate; server.core.settings max_work)."""
+    cfg = entry.model.config
+    return cfg.num_layers * cfg.num_directions * GATES[cfg.cell] * cfg.hidden_size**2
+
+
+def check_work(entry: Entry, steps: int, s: Settings, what: str = "text") -> None:
+    """422 when `steps` time steps of this model cost more than one request may (max_work)."""
+    per_step = step_work(entry)
+    if steps * per_step <= s.max_work:
+        return
+    cfg = entry.model.config
+    cost = (
+        f"{steps} steps x {cfg.num_layers} layer(s) x {cfg.num_directions} direction(s) x "
+        f"{GATES[cfg.cell]} gate(s) x {cfg.hidden_size}^2 = {steps * per_step:.2g}"
+    )
+    most = int(s.max_work // per_step)
+    advice = (
+        f"with this model, send at most {most} tokens"
+        if most >= 1
+        else "this model is too large to run here even for one token"
+    )
+    raise ApiError(
+        f"This request is too much work for the server: {cost}, more than the {s.max_work:.2g} "
+        f"one request may cost (max_work); {advice}."
+    )
+
+
 def entry_for(registry: Registry, model_id: str) -> Entry:
     entry = registry.get(model_id)
     if entry is None:
-        raise ApiError(f"There is no model {model_id!r}; GET /api/models lists them.", 404)
+        raise ApiError(NO_MODEL, 404)
     return entry
 
 
 def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
     """Check the request against the limits and the model; 4xx errors as ApiError."""
-    if len(req.text) > s.max_text_chars:
-        raise ApiError(
-            f"text has {len(req.text)} characters; at most {s.max_text_chars} are allowed."
-        )
-    if req.top_k > s.max_top_k:
-        raise ApiError(f"top_k may be at most {s.max_top_k}.")
+    limits.check(req, s)
     entry = entry_for(registry, req.model)
     cfg = entry.model.config
     L = cfg.num_layers
@@ -165,6 +187,7 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         )
     encoded = tokenize(entry, req.text, s.max_tokens)
     steps = _steps(cfg.setup, req, len(encoded), s.max_tokens)
+    check_work(entry, steps or len(encoded), s)
     targets = _targets(entry, req, steps or len(encoded))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))

@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 
 from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
 
 from engine.model import ModelState
+from server.core import limits
 from server.core.cache import ByteBudgetCache
+from server.core.errors import ApiError
 from server.core.schemas import GradcheckRequest, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 from server.tracing import build as tracing
-from server.tracing import gradcheck, request
+from server.tracing import gradcheck, process, request
 from server.tracing.build import Computed
 from server.tracing.pool import TraceProcessError, TraceProcessPool
 from server.tracing.request import Prepared
@@ -48,6 +51,7 @@ class TraceService:
         self._no_processes = False  # starting processes failed once: threads from then on
         self._cache = ByteBudgetCache[Computed](settings.trace_cache_mb * 1_000_000, _cost)
         self._in_flight: dict[tuple, asyncio.Task] = {}  # the same trace asked for twice
+        self._gradcheck_memory = MemoryBudget(settings.gradcheck_memory_mb * 1_000_000)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -92,27 +96,12 @@ class TraceService:
         return tracing.build(p, self.settings, form)
 
     async def _run(self, p: Prepared, form: str) -> Computed:
-        if self.pool is None and self.settings.trace_processes and not self._no_processes:
-            await self.start()  # after stop(): e.g. a second TestClient on the same app
-        if self.pool is None:
-            # Not abandoned on cancel: the slot is held until the thread is done.
-            return await run_in_threadpool(self._build, p, form)
         half = form.partition("-")[0]
         # the backward half goes where its forward pass is kept (whichever the encoding)
         home = self._homes.pop(p.key, None) if half == "backward" else None
-        job = asyncio.ensure_future(self.pool.run(p, form, home))
-        try:
-            result, home = await asyncio.shield(job)
-        except asyncio.CancelledError:
-            await asyncio.wait({job})  # keep the slot until the process is done
-            raise
-        except TraceProcessError as e:
-            # A process died (or could not start): carry on with threads rather than fail.
-            log.warning("%s; computing traces in threads", e)
-            await self.stop()
-            self._no_processes = True
-            return await run_in_threadpool(self._build, p, form)
-        if half == "forward":
+        job = (process.compute, form, p.without_entry())
+        result, home = await self._elsewhere(job, self._build, p, form, index=home)
+        if half == "forward" and home is not None:
             self._homes[p.key] = home
         return result
 
@@ -155,19 +144,79 @@ class TraceService:
         return result
 
     async def gradcheck(self, req: GradcheckRequest) -> dict:
-        """A gradient check (server.tracing.gradcheck), in a thread under the trace bound."""
+        """A gradient check (server.tracing.gradcheck), in a thread under the trace bound, and
+        within the memory gradient checks may hold together (`gradcheck_memory_mb`)."""
+        limits.check(req, self.settings)  # its own fields (t); prepare() checks the shared ones
         prepared = self.prepare(gradcheck.trace_request(req))
-        async with self.semaphore:
-            return await run_in_threadpool(gradcheck.check, prepared, req)
+        need = gradcheck.memory_bytes(prepared, req)
+        if need > self._gradcheck_memory.capacity:
+            raise ApiError(
+                f"This gradient check would need about {need / 1e6:.0f} MB, more than the "
+                f"{self.settings.gradcheck_memory_mb} MB gradient checks may use "
+                "(gradcheck_memory_mb); use a shorter text.",
+            )
+        async with self._gradcheck_memory.hold(need), self.semaphore:
+            job = (process.check_gradient, prepared.without_entry(), req)
+            return (await self._elsewhere(job, gradcheck.check, prepared, req))[0]
 
     # -- live typing ------------------------------------------------------------------------
 
     async def live_steps(self, entry: Entry, state: ModelState | None, encoded, t0, top_k):
-        """Live typing's steps (server.tracing.build.live_steps), in a thread under the trace
-        bound: a big model's steps never hold up the event loop."""
+        """Live typing's steps (server.tracing.build.live_steps), in a trace process (or a
+        thread) under the trace bound: a big model's steps never hold up the event loop."""
+        model = Prepared(None, None, encoded, None, None, (entry.id, entry.version, ""))
+        args = (state, encoded, t0, top_k)
         async with self.semaphore:
-            return await run_in_threadpool(tracing.live_steps, entry, state, encoded, t0, top_k)
+            job = (process.live_steps, model, *args)
+            return (await self._elsewhere(job, tracing.live_steps, entry, *args))[0]
+
+    async def _elsewhere(self, job: tuple, fn, *args, index: int | None = None) -> tuple:
+        """A job in a trace process (server.tracing.process; process `index` if given), else
+        `fn(*args)` in a thread. Returns (the result, the index of the process, or None).
+
+        Python-heavy work (a gradient check's reruns, live steps) in a thread of the server
+        would hold the GIL against the event loop: /api/health waited up to 0.3 s for it. A
+        slot is held until its work has really finished, even if the client left."""
+        if self.pool is None and self.settings.trace_processes and not self._no_processes:
+            await self.start()  # after stop(): e.g. a second TestClient on the same app
+        if self.pool is None:
+            return await run_in_threadpool(fn, *args), None
+        work = asyncio.ensure_future(self.pool.call(*job, index=index))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work})  # keep the slot until the process is done
+            raise
+        except TraceProcessError as e:
+            # A process died (or could not start): carry on with threads rather than fail.
+            log.warning("%s; computing in threads", e)
+            await self.stop()
+            self._no_processes = True
+            return await run_in_threadpool(fn, *args), None
 
 
 def _cost(c: Computed) -> int:
     return c.cost
+
+
+class MemoryBudget:
+    """Bytes that tasks may hold together: `hold(n)` waits until n more fit."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.used = 0
+        self._room: asyncio.Condition | None = None  # made on first use, inside the loop
+
+    @asynccontextmanager
+    async def hold(self, n: int):
+        if self._room is None:
+            self._room = asyncio.Condition()
+        async with self._room:
+            await self._room.wait_for(lambda: self.used + n <= self.capacity)
+            self.used += n
+        try:
+            yield
+        finally:
+            async with self._room:
+                self.used -= n
+                self._room.notify_all()

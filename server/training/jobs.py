@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from engine import recipe
 from engine.tasks import BUILTIN, Task, text_task
 from engine.train import TrainConfig
+from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
@@ -105,28 +106,21 @@ class Jobs:
                     job.share()
 
     def _task(self, req: TrainRequest) -> Task:
-        s = self.settings
         if req.task == "text":
             text = req.text or ""
             if len(text) < 2:
                 raise ApiError("text: give at least two characters to train on.")
-            if len(text) > s.train_max_text_chars:
-                raise ApiError(f"text: at most {s.train_max_text_chars} characters.", 413)
             return text_task(text)
         if req.task not in BUILTIN:
             known = ", ".join([*BUILTIN, "text"])
-            raise ApiError(f"task: unknown task {req.task!r}; choose one of {known}.")
+            raise ApiError(f"task: not a task this server knows; choose one of {known}.")
         return BUILTIN[req.task]
 
     def start(self, req: TrainRequest) -> Job:
         s = self.settings
-        if req.hidden_size > s.train_max_hidden:
-            raise ApiError(f"hidden_size: at most {s.train_max_hidden}.")
-        if req.layers > s.train_max_layers:
-            raise ApiError(f"layers: at most {s.train_max_layers}.")
-        if req.steps > s.train_max_steps:
-            raise ApiError(f"steps: at most {s.train_max_steps}.")
+        limits.check(req, s)  # hidden_size, layers, steps, text (server.core.limits)
         task = self._task(req)
+        self.registry.check_room()  # refused now, not after the training: a full model store
         with self._lock:  # counts the jobs of every process (a race between two is possible)
             if self.store.unfinished() >= s.max_training_jobs:
                 raise ApiError(
@@ -146,7 +140,9 @@ class Jobs:
         job = self.jobs.get(job_id)
         status = job.status() if job is not None else self.store.read(job_id)
         if status is None:
-            raise ApiError(f"There is no training job {job_id!r}.", 404)
+            raise ApiError(
+                "There is no training job with that id (it may have been before a restart).", 404
+            )
         return status
 
     def cancel(self, job_id: str) -> dict:
@@ -223,6 +219,8 @@ class Jobs:
                 **recipe.metadata(task),
             )
             job.touch(state="done", model_id=entry.id, eta_seconds=0.0)
+        except ApiError as e:  # e.g. the model store filled up while it trained: said, not logged
+            job.touch(state="failed", error=str(e))
         except Exception as e:  # a job failing must not take the server down
             log.exception("training job %s failed", job.id)
             job.touch(state="failed", error=f"Training failed: {e}")

@@ -1,4 +1,4 @@
-// The binary form of a batch of /ws frames (server/binary.py; contracts §5 "encoding"):
+// The binary form of a batch of /ws frames (server/tracing/binary.py; contracts §5):
 //   bytes 0..3   n, the header's length (uint32, little-endian)
 //   4..4+n       the frames as JSON, each array of numbers replaced by {"$f64": [offset, count]}
 //   4+n..        float64 data, little-endian, starting at a multiple of 8

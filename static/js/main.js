@@ -16,6 +16,7 @@ import { EquationsView } from "./views/equations.js";
 import { HeatmapsView } from "./views/heatmaps.js";
 import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
+import { ImportPanel, importForm } from "./views/import.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -101,7 +102,7 @@ state.addEventListener("change", (e) => {
 });
 
 // ---- explorer-only controls -------------------------------------------------------------------
-function bindExplorer(models) {
+function fillModelSelect(models) {
   const select = $("model-select");
   clear(select);
   for (const m of models) {
@@ -111,6 +112,11 @@ function bindExplorer(models) {
     select.append(opt);
   }
   select.value = state.model;
+}
+
+function bindExplorer(models) {
+  const select = $("model-select");
+  fillModelSelect(models);
   // Another model may have fewer layers or one direction: start from its top layer, forward.
   select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward",
     layer: -1, direction: 0 }));
@@ -143,6 +149,15 @@ function bindExplorer(models) {
   bindTheme(state);
   bindCopy(state);
   compare.setModels(models);
+  $("import-form").append(importForm());
+  new ImportPanel($("import-panel"), { onImported: async (model) => {
+    const fresh = await fetchModels();
+    controller.models = fresh;
+    fillModelSelect(fresh);
+    compare.setModels(fresh);
+    state.set({ model: model.id, text: model.example || state.text, t: 0, phase: "forward",
+      layer: -1, direction: 0 });
+  } });
 }
 
 async function start() {

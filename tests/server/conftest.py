@@ -13,7 +13,9 @@ from server.core.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", open_browser=False, trace_processes=0)
+    # api_rate: the tests send bursts a student never would; tests/server/test_budget.py
+    # checks the per-client rate limit itself.
+    return Settings(data_dir=tmp_path / "data", open_browser=False, trace_processes=0, api_rate=1e6)
 
 
 @pytest.fixture
@@ -23,7 +25,8 @@ def make_client(tmp_path):
 
     def make(**overrides) -> TestClient:
         overrides.setdefault("data_dir", tmp_path / "data")
-        overrides.setdefault("trace_processes", 0)  # threads: fast to start; see test_compute
+        overrides.setdefault("trace_processes", 0)  # threads: fast to start
+        overrides.setdefault("api_rate", 1e6)  # as in `settings`
         app = create_app(Settings(open_browser=False, **overrides))
         client = TestClient(app)
         client.__enter__()

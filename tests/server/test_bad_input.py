@@ -98,15 +98,15 @@ def test_lone_surrogate_does_not_crash(client):
 
 
 def test_unknown_characters_and_words_are_marked_not_refused(client):
-    r = client.post("/api/trace", json=trace_body(text="help"))
-    assert r.status_code == 200 and r.json()["tokens_unknown"] == [3]
+    r = client.post("/api/trace", json=trace_body(text="helpxhq"))
+    assert r.status_code == 200 and r.json()["tokens_unknown"] == [3, 4, 6]
     r = client.post("/api/trace", json=trace_body("gru-question", "are you purple"))
     assert r.status_code == 200 and r.json()["tokens_unknown"] == [2]
 
 
 def test_a_target_the_model_cannot_output_is_refused_clearly(client):
     r = client.post("/api/trace", json=trace_body(text="hell", targets=["e", "l", "l", "pz"]))
-    assert_clear(r, 422, "target 3", "not one of this model's 4 outputs", "/api/models/rnn-hello")
+    assert_clear(r, 422, "targets[3] is not one of the model's outputs (h, e, l, o)")
     assert "pz" not in r.json()["detail"]  # the user's text is not repeated
 
 

@@ -26,7 +26,7 @@ def slow_build(monkeypatch):
 async def _run(app, n_traces: int):
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             traces = [
                 asyncio.create_task(c.post("/api/trace", json=trace_body(text="hel" + "l" * i)))
                 for i in range(n_traces)
@@ -73,7 +73,7 @@ def test_cached_trace_is_not_recomputed(client):
 async def _same_trace_twice(app):
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
             body = trace_body(text="hell")
             return await asyncio.gather(*(c.post("/api/trace", json=body) for _ in range(3)))
 

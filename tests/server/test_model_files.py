@@ -391,3 +391,11 @@ def test_the_size_check_counts_what_the_engine_builds(
     )
     built = SequenceModel(cfg).params
     assert parameter_count(cfg) == sum(a.size for a in built.values())
+
+
+def test_training_past_the_model_quota_is_refused_before_it_trains(make_client):
+    c = make_client(max_user_models=1)
+    upload(c, poisoned(example="he"))
+    r = c.post("/api/train", json={"task": "hello", "cell": "rnn", "hidden_size": 8, "steps": 50})
+    assert r.status_code == 409 and "max_user_models" in r.json()["detail"]
+    assert len(user_models(c)) == 1

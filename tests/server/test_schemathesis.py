@@ -16,6 +16,7 @@ app = create_app(
         train_max_hidden=16,
         max_training_jobs=50,
         trace_processes=0,
+        api_rate=1e6,
     )
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

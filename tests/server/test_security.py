@@ -3,7 +3,7 @@
 import pytest
 
 from server.core.settings import Settings
-from server.web.security import allowed_origins, origin_allowed
+from server.web.trust import allowed_origins, origin_allowed
 from tests.server.helpers import trace_body
 
 
@@ -82,7 +82,7 @@ def test_origin_matching_is_exact(origin, ok):
 def test_classroom_server_trusts_its_own_network_addresses(monkeypatch):
     """`unrolled --host 0.0.0.0`: a student's page at http://<laptop's LAN address>:8000 may open
     the WebSocket; a look-alike address or another machine's may not."""
-    monkeypatch.setattr("server.web.security.lan_addresses", lambda: ["192.168.1.5"])
+    monkeypatch.setattr("server.web.trust.lan_addresses", lambda: ["192.168.1.5"])
     allowed = allowed_origins(Settings(host="0.0.0.0", port=8000))
     assert origin_allowed("http://192.168.1.5:8000", allowed)
     assert origin_allowed("http://localhost:8000", allowed)
@@ -93,7 +93,7 @@ def test_classroom_server_trusts_its_own_network_addresses(monkeypatch):
 
 def test_classroom_server_trusts_its_local_network_name(monkeypatch):
     """Students may type the laptop's mDNS name (Bonjour, Avahi) instead of its address."""
-    monkeypatch.setattr("server.web.security.lan_addresses", lambda: [])
+    monkeypatch.setattr("server.web.trust.lan_addresses", lambda: [])
     monkeypatch.setattr("socket.gethostname", lambda: "teachers-laptop")
     allowed = allowed_origins(Settings(host="0.0.0.0", port=8000))
     assert origin_allowed("http://teachers-laptop.local:8000", allowed)

@@ -96,3 +96,29 @@ def test_processes_that_cannot_start_mean_threads_not_a_failure(make_client, mon
     assert r.status_code == 200 and r.json()["tokens"] == ["are", "you", "good"]
     assert client.app.state.traces.pool is None
     assert any("threads" in m for m in caplog.messages)
+
+
+def test_gradient_checks_and_live_typing_run_in_the_trace_processes(make_client, monkeypatch):
+    """Off the server process altogether (its GIL stays with the event loop), with the same
+    answers as in a thread."""
+    from server.tracing import gradcheck
+
+    in_server = []
+    for module, name in ((gradcheck, "check"), (tracing, "live_steps")):
+        real = getattr(module, name)
+
+        def spy(*args, _real=real, _name=name):
+            in_server.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(module, name, spy)
+    threads = make_client()
+    processes = make_client(trace_processes=1)
+    body = trace_body("lstm-rhymes", "twinkle", t=2, unit=3)
+    expected = threads.post("/api/gradcheck", json=body).json()
+    in_server.clear()
+    assert processes.post("/api/gradcheck", json=body).json() == expected
+    with processes.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "feed", "model": "lstm-rhymes", "text": "twi"})
+        assert [ws.receive_json()["token"] for _ in range(3)] == ["t", "w", "i"]
+    assert in_server == []

@@ -124,7 +124,7 @@ def test_feed_from_zero_and_reset(client):
         ("[1, 2]", "json object"),
         ('{"type": "dance"}', "unknown message type"),
         ('{"model": "rnn-hello"}', "text"),
-        ('{"model": "nope", "text": "hi"}', "nope"),
+        ('{"model": "nope", "text": "hi"}', "no model with that id"),
         ('{"model": "rnn-hello", "text": "he\\u0000ll"}', "nul"),
         ('{"model": "rnn-hello", "text": "he\\ud800"}', "surrogate"),
         ('{"type": "feed", "text": "h"}', "trace first"),

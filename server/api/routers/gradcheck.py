@@ -2,16 +2,17 @@
 
 from fastapi import APIRouter
 
-from server.api.deps import TracesDep
-from server.core.schemas import ERROR_RESPONSES, Gradcheck, GradcheckRequest
+from server.api.deps import RateLimited, TracesDep
+from server.core.schemas import Gradcheck, GradcheckRequest, refusals
 
 router = APIRouter(prefix="/api", tags=["gradcheck"])
 
 
 @router.post(
     "/gradcheck",
+    dependencies=[RateLimited],
     response_model=Gradcheck,
-    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422)},
+    responses=refusals(404, 413, 422, 429),
     summary="Check one gradient against a finite difference",
 )
 async def gradcheck(req: GradcheckRequest, traces: TracesDep) -> dict:

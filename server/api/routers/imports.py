@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import RegistryDep, SettingsDep
+from server.api.deps import RateLimited, RegistryDep, SettingsDep
 from server.core.errors import ApiError
-from server.core.schemas import ERROR_RESPONSES, ModelDetail
+from server.core.schemas import ModelDetail, refusals
 from server.models.imports import ImportForm, import_model
 from server.models.limits import ModelLimits
 
@@ -18,9 +18,10 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 
 @router.post(
     "/import",
+    dependencies=[RateLimited],
     response_model=ModelDetail,
     status_code=201,
-    responses={code: ERROR_RESPONSES[code] for code in (409, 413, 422)},
+    responses=refusals(409, 413, 422, 429),
     summary="Import a model trained with PyTorch",
 )
 async def import_model_route(

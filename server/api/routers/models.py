@@ -3,7 +3,8 @@
 from fastapi import APIRouter, HTTPException
 
 from server.api.deps import RegistryDep
-from server.core.schemas import ERROR_RESPONSES, ModelDetail, ModelSummary
+from server.core.schemas import ModelDetail, ModelSummary, refusals
+from server.tracing.request import NO_MODEL
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -17,11 +18,11 @@ async def list_models(registry: RegistryDep) -> list[dict]:
 @router.get(
     "/{model_id}",
     response_model=ModelDetail,
-    responses={404: ERROR_RESPONSES[404]},
+    responses=refusals(404),
     summary="One model, with its vocabulary",
 )
 async def get_model(model_id: str, registry: RegistryDep) -> dict:
     entry = registry.get(model_id)
     if entry is None:
-        raise HTTPException(404, f"There is no model {model_id!r}; GET /api/models lists them.")
+        raise HTTPException(404, NO_MODEL)
     return entry.detail()

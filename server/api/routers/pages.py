@@ -47,7 +47,9 @@ async def embed(request: Request, settings: SettingsDep) -> HTMLResponse:
 async def plotly_js(version: str, request: Request) -> Response:
     path = assets.plotly_file()
     if path is None or version != assets.plotly_version():
-        raise HTTPException(404, f"plotly.js {version} is not available; see {assets.plotly_url()}")
+        raise HTTPException(
+            404, f"This plotly.js version is not available; see {assets.plotly_url()}"
+        )
     response = FileResponse(
         path, media_type="text/javascript", headers={"cache-control": assets.LONG_CACHE}
     )

@@ -3,17 +3,18 @@
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-from server.api.deps import TracesDep
+from server.api.deps import RateLimited, TracesDep
 from server.core.errors import ApiError
-from server.core.schemas import ERROR_RESPONSES, Trace, TraceRequest
+from server.core.schemas import Trace, TraceRequest, refusals
 
 router = APIRouter(prefix="/api", tags=["trace"])
 
 
 @router.post(
     "/trace",
+    dependencies=[RateLimited],
     response_model=Trace,
-    responses={code: ERROR_RESPONSES[code] for code in (404, 413, 422)},
+    responses=refusals(404, 413, 422, 429),
     summary="Trace a text through a model, forward and backward",
 )
 async def trace(request: TraceRequest, traces: TracesDep) -> Response:

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from engine.tasks import BUILTIN
 from server.api.deps import JobsDep
-from server.core.schemas import ERROR_RESPONSES, TrainRequest, TrainStatus, TrainTask
+from server.core.schemas import TrainRequest, TrainStatus, TrainTask, refusals
 
 router = APIRouter(prefix="/api/train", tags=["training"])
 
@@ -20,8 +20,7 @@ async def tasks() -> list[dict]:
     "",
     response_model=TrainStatus,
     status_code=202,
-    responses={code: ERROR_RESPONSES[code] for code in (413, 422)}
-    | {429: {"description": "Too many jobs running"}},
+    responses=refusals(413, 422) | {429: {"description": "Too many jobs running"}},
     summary="Start a training job",
 )
 async def start(request: TrainRequest, jobs: JobsDep) -> dict:
@@ -32,7 +31,7 @@ async def start(request: TrainRequest, jobs: JobsDep) -> dict:
 @router.get(
     "/{job_id}",
     response_model=TrainStatus,
-    responses={404: ERROR_RESPONSES[404]},
+    responses=refusals(404),
     summary="A job's progress",
 )
 async def status(job_id: str, jobs: JobsDep) -> dict:
@@ -42,7 +41,7 @@ async def status(job_id: str, jobs: JobsDep) -> dict:
 @router.delete(
     "/{job_id}",
     response_model=TrainStatus,
-    responses={404: ERROR_RESPONSES[404]},
+    responses=refusals(404),
     summary="Cancel a job",
 )
 async def cancel(job_id: str, jobs: JobsDep) -> dict:

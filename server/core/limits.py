@@ -1,0 +1,71 @@
+"""The request limits that come from the Settings, in one table: the checks read it, and so does
+the OpenAPI schema, so /openapi.json states exactly what this server enforces (a deployment
+that sets UNROLLED_MAX_TOP_K=50 documents 50).
+
+Bounds that do not depend on a setting stay in the request models' Field(...) (server.core.
+schemas), which pydantic both enforces and documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from server.core.errors import ApiError
+from server.core.settings import Settings
+
+_RUN = ("TraceRequest", "GradcheckRequest")  # RunRequest's fields are in both
+
+
+@dataclass(frozen=True)
+class Bound:
+    models: tuple[str, ...]  # the request models (OpenAPI component names) with this field
+    field: str
+    kind: Literal["maximum", "maxLength", "maxItems"]
+    value: Callable[[Settings], int]
+
+
+BOUNDS = (
+    Bound(_RUN, "text", "maxLength", lambda s: s.max_text_chars),
+    Bound(_RUN, "targets", "maxItems", lambda s: s.max_tokens),
+    Bound(_RUN, "truncate", "maximum", lambda s: s.max_tokens),
+    Bound(_RUN, "steps", "maximum", lambda s: s.max_tokens),  # one-to-many models' steps
+    Bound(("TraceRequest",), "top_k", "maximum", lambda s: s.max_top_k),
+    Bound(("GradcheckRequest",), "t", "maximum", lambda s: s.max_tokens - 1),
+    Bound(("TrainRequest",), "text", "maxLength", lambda s: s.train_max_text_chars),
+    Bound(("TrainRequest",), "hidden_size", "maximum", lambda s: s.train_max_hidden),
+    Bound(("TrainRequest",), "layers", "maximum", lambda s: s.train_max_layers),
+    Bound(("TrainRequest",), "steps", "maximum", lambda s: s.train_max_steps),
+)
+_UNITS = {"maximum": "", "maxLength": " characters", "maxItems": " items"}
+
+
+def check(request: BaseModel, settings: Settings) -> None:
+    """422 naming the first field of `request` over its limit."""
+    name = type(request).__name__
+    for bound in BOUNDS:
+        value = getattr(request, bound.field, None) if name in bound.models else None
+        if value is None:
+            continue
+        size = value if bound.kind == "maximum" else len(value)
+        limit = bound.value(settings)
+        if size > limit:
+            raise ApiError(f"{bound.field}: at most {limit}{_UNITS[bound.kind]}.")
+
+
+def document(schema: dict, settings: Settings) -> dict:
+    """Write the bounds into an OpenAPI schema (in place) and return it."""
+    components = schema.get("components", {}).get("schemas", {})
+    for bound in BOUNDS:
+        for model in bound.models:
+            prop = components.get(model, {}).get("properties", {}).get(bound.field)
+            if prop is None:
+                continue
+            # optional fields are anyOf [{type...}, {type: null}]: the bound goes on the type
+            for target in prop.get("anyOf", [prop]):
+                if target.get("type") != "null":
+                    target[bound.kind] = bound.value(settings)
+    return schema
