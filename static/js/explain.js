@@ -9,7 +9,10 @@ export const EXPLAIN = {
     "(live), without recomputing the whole sentence. Editing in the middle recomputes everything."],
   tokens: ["Tokens and one-hot vectors",
     "The sentence is cut into tokens (characters or words). Each token becomes a one-hot vector x_t: " +
-    "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it."],
+    "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it. " +
+    "A model trained on lower-case text reads a capital as its lower-case letter (the chip shows T→t). " +
+    "A token the model does not know is dimmed: it reads the zero vector there (all zeros, no 1), or " +
+    "<unk> if its vocabulary has one, and no guess is scored against it."],
   clip: ["Gradient clipping and truncated BPTT",
     "Clipping rescales the whole gradient when its norm exceeds the value you choose, which tames " +
     "exploding gradients. Truncated BPTT limits how far back gradients travel, in one of two ways. " +
