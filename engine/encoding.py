@@ -4,20 +4,25 @@
     embedding:  x_t = E[k_t]                     (T,) ids -> (T, E)   E (V, E), like nn.Embedding
     vectors:    x_t given                        (T, I) -> (T, I)     no parameters
 
-Backward of the embedding scatters dx_t into row k_t of dE (a row used twice gets both).
+The id NO_TOKEN (-1) is a token the vocabulary does not know (and has no <unk> for): its x_t is
+the zero vector in either encoding (the one-hot vector of nothing; a zero embedding row, not a
+row of E), so the step still runs, on the recurrent state alone.
+
+Backward of the embedding scatters dx_t into row k_t of dE (a row used twice gets both; a
+NO_TOKEN step reads no row, and gives none).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.tokenize import one_hot
+from engine.tokenize import NO_TOKEN, one_hot
 
 ENCODINGS = ("onehot", "embedding")
 
 
 def as_ids(inputs: np.ndarray | list, vocab_size: int) -> np.ndarray:
-    """Validate token ids (T,) for a vocabulary of `vocab_size`."""
+    """Validate token ids (T,) for a vocabulary of `vocab_size` (NO_TOKEN allowed)."""
     ids = np.asarray(inputs)
     if ids.ndim != 1:
         raise ValueError(f"token inputs must be a 1-D sequence of ids, got shape {ids.shape}")
@@ -25,8 +30,11 @@ def as_ids(inputs: np.ndarray | list, vocab_size: int) -> np.ndarray:
         if not np.all(np.equal(np.mod(ids, 1), 0)):
             raise ValueError("token ids must be integers")
     ids = ids.astype(np.int64)
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"token ids must lie in [0, {vocab_size}), got {ids.min()}..{ids.max()}")
+    if ids.size and (ids.min() < NO_TOKEN or ids.max() >= vocab_size):
+        raise ValueError(
+            f"token ids must lie in [0, {vocab_size}) (or be {NO_TOKEN}, no token), "
+            f"got {ids.min()}..{ids.max()}"
+        )
     return ids
 
 
@@ -39,17 +47,23 @@ def as_vectors(inputs: np.ndarray | list, input_size: int) -> np.ndarray:
 
 
 def onehot_forward(ids: np.ndarray, vocab_size: int) -> np.ndarray:
-    """(T,) ids -> (T, V)."""
+    """(T,) ids -> (T, V); a NO_TOKEN row is all zeros."""
     return one_hot(ids, vocab_size)
 
 
 def embedding_forward(ids: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """(T,) ids -> (T, E) rows of the embedding table."""
-    return E[ids]
+    """(T,) ids -> (T, E) rows of the embedding table; a NO_TOKEN row is all zeros."""
+    known = ids != NO_TOKEN
+    if known.all():
+        return E[ids]
+    x = np.zeros((ids.shape[0], E.shape[1]))
+    x[known] = E[ids[known]]  # never E[-1]: that would be the last token's row
+    return x
 
 
 def embedding_backward(dx: np.ndarray, ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """dx (T, E) -> dE (V, E): row k gets the sum of dx_t over the steps where k_t = k."""
     dE = np.zeros((vocab_size, dx.shape[1]))
-    np.add.at(dE, ids, dx)
+    known = ids != NO_TOKEN
+    np.add.at(dE, ids[known], dx[known])
     return dE

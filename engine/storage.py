@@ -4,13 +4,18 @@ The archive holds every parameter under its model name ("rnn.weight_ih_l0", "hea
 plus ``__metadata__``, a uint8 array of UTF-8 JSON:
 
     {"format": "unrolled-model", "version": 1,
-     "config": {...ModelConfig...}, "vocab": {...} | null, "task": "...", "description": "...",
+     "config": {...ModelConfig...}, "vocab": {...Vocabulary.to_dict()...} | null,
+     "task": "...", "description": "...",
      "arrays": {name: [shape...]}, "sha256": "<hex digest of the arrays>"}
 
 Loading uses ``np.load(allow_pickle=False)`` and refuses, with a ModelFileError naming the
 problem, anything that is not exactly such a file: not a zip, truncated, unreadable metadata, a
 config that does not validate, missing or extra arrays, shapes that do not match the config, a
 non-float64 array, or arrays whose digest differs from the recorded one (tampering).
+
+The digest covers the arrays only, so a model loaded and saved again with new metadata (a
+description, a vocabulary's ``normalize``) keeps it. A vocabulary saved before ``normalize``
+existed loads without one (tokens looked up as typed).
 """
 
 from __future__ import annotations

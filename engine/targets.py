@@ -5,7 +5,8 @@ One home for the rule, used by the trace, the gradient check, the training loops
 Default targets (``default_targets``):
 - a language model (many-to-many on token inputs, cross-entropy): the target of step t is the
   next input token ids[t+1]; the last step has none (its next token is not known), nor has a
-  step whose next token is not one of the outputs;
+  step whose next token is not one of the outputs, or is a token the vocabulary does not know
+  (NO_TOKEN: there is nothing to score the guess against);
 - a classifier (many-to-one or one-to-one, cross-entropy) explains its own answer: its target
   is its predicted label, the argmax of its output;
 - anything else (one-to-many, squared error, vector inputs): no target, so no loss and zero
@@ -25,11 +26,11 @@ NO_TARGET = -1  # cross-entropy: this step has no loss
 
 def next_tokens(ids: np.ndarray, output_size: int) -> np.ndarray:
     """(T,) language-model targets: ids[t+1], and NO_TARGET for the last step or a next token
-    that is not an output (>= output_size)."""
+    that is not an output (>= output_size) or unknown (NO_TOKEN, < 0)."""
     ids = np.asarray(ids, dtype=np.int64)
     targets = np.full(ids.shape[0], NO_TARGET, dtype=np.int64)
     nxt = ids[1:]
-    targets[:-1] = np.where(nxt < output_size, nxt, NO_TARGET)
+    targets[:-1] = np.where((nxt >= 0) & (nxt < output_size), nxt, NO_TARGET)
     return targets
 
 

@@ -10,6 +10,10 @@ Built-in tasks (BUILTIN), and the user's own text (text_task):
             their order tells them apart, so the model must remember what came first.
 - text:     next character of the user's own text.
 
+The built-in tasks' texts are all lower-case, so their vocabularies lower-case what they read
+(``normalize="lower"``: "Are you good?" reads as "are you good ?"); the user's own text is read
+as typed.
+
 How a task becomes a trained model is engine/recipe.py.
 """
 
@@ -107,6 +111,7 @@ class Task:
     examples: list[tuple[str, int]] = field(default_factory=list)  # classify
     labels: list[str] | None = None
     example: str = ""  # a text to try the trained model on
+    normalize: str | None = None  # the vocabulary's normalisation (engine.tokenize)
 
     @property
     def classify(self) -> bool:
@@ -118,9 +123,8 @@ class Task:
         return task_name(self.level, self.classify)
 
     def vocabulary(self) -> Vocabulary:
-        if self.kind == "lm":
-            return Vocabulary.from_text(self.text, level=self.level)
-        return Vocabulary.from_text(" ".join(t for t, _ in self.examples), level=self.level)
+        text = self.text if self.kind == "lm" else " ".join(t for t, _ in self.examples)
+        return Vocabulary.from_text(text, level=self.level, normalize=self.normalize)
 
     def encoded_examples(self, vocab: Vocabulary) -> list[tuple[np.ndarray, int]]:
         return [(vocab.encode(text), label) for text, label in self.examples]
@@ -134,6 +138,7 @@ BUILTIN: dict[str, Task] = {
         kind="lm",
         text="hello" * 8,
         example="hell",
+        normalize="lower",
     ),
     "rhymes": Task(
         id="rhymes",
@@ -141,6 +146,7 @@ BUILTIN: dict[str, Task] = {
         kind="lm",
         text=RHYMES,
         example="twinkle, twinkle, little star",
+        normalize="lower",
     ),
     "question": Task(
         id="question",
@@ -151,6 +157,7 @@ BUILTIN: dict[str, Task] = {
         examples=question_examples(),
         labels=LABELS,
         example="are you good",
+        normalize="lower",
     ),
 }
 

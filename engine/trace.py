@@ -15,6 +15,8 @@ The server adds ``model``, ``task``, ``tokens``, ``vocab`` and the token strings
 steps and predictions, ``target_token``).
 
 Conventions:
+- ``input_ids[t]`` / ``input_index`` is null where the model read the zero vector (a token the
+  vocabulary does not know and has no <unk> for, engine.tokenize.NO_TOKEN).
 - Non-finite numbers (inf/NaN from exploding weights) become ``null``; the JSON stays valid and
   the page shows the value as missing rather than as a huge finite number.
 - Default targets: engine/targets.py (a language model's target is the next token; a
@@ -48,6 +50,7 @@ from engine import heads, layers
 from engine.cells import truncated_bptt
 from engine.model import ModelState, SequenceModel
 from engine.targets import one_to_many_steps, targets_for
+from engine.tokenize import NO_TOKEN
 
 FLOW_LIMIT = 400
 
@@ -61,6 +64,12 @@ def _floats(a) -> list:
 
 
 Rows = Callable[[np.ndarray], list]  # a (T, n) array -> its T rows, as they go in the frames
+
+
+def _token_id(i) -> int | None:
+    """A token id as the trace shows it: None for NO_TOKEN (the zero vector was read)."""
+    i = int(i)
+    return None if i == NO_TOKEN else i
 
 
 def _num(x) -> float | None:
@@ -213,7 +222,7 @@ def build_forward(
     tape = run.tapes[layer][direction]
     fwd.head = {
         "cell": cfg.cell,
-        "input_ids": None if run.ids is None else [int(i) for i in run.ids],
+        "input_ids": None if run.ids is None else [_token_id(i) for i in run.ids.tolist()],
         "vocab_size": cfg.vocab_size,
         "output_size": cfg.output_size,
         "hidden_size": cfg.hidden_size,
@@ -266,7 +275,7 @@ def _step_frames(
     step_losses = [v if ok else None for v, ok in zip(_floats(losses), has, strict=True)]
     frames = []
     for t in range(T):
-        frame = {"t": t, "input_index": ids[t] if t < len(ids) else None}
+        frame = {"t": t, "input_index": _token_id(ids[t]) if t < len(ids) else None}
         for name, col in cols.items():
             frame[name] = col[t]
         frame["gates"] = {n: v[t] for n, v in gates.items()}
@@ -361,7 +370,7 @@ def step_record(
     The frame has no "t" (the caller knows the position) and no target or loss.
     """
     new_state, rec = model.step(token_id, state)
-    frame = {"input_index": int(token_id) if model.config.vocab_size is not None else None}
+    frame = {"input_index": _token_id(token_id) if model.config.vocab_size is not None else None}
     frame.update(cell_frame(model, rec, layer))
     frame.update(_output_frame(model, rec["output"], rec.get("probs"), top_k))
     frame.update(target=None, loss=None)

@@ -2,6 +2,7 @@
 
     python scripts/train_demos.py            # writes server/demo_models/*.npz
     python scripts/train_demos.py --out DIR  # elsewhere
+    python scripts/train_demos.py --metadata-only  # keep the weights, rewrite the metadata
 
 One model per cell type, each on a real task (engine/tasks.py), trained by the recipe the
 page's training uses too (engine/recipe.py):
@@ -9,7 +10,9 @@ page's training uses too (engine/recipe.py):
 - lstm-rhymes   an LSTM continues nursery rhymes, character by character;
 - rnn-rhymes, gru-rhymes  the same task for an RNN and a GRU, so the page can compare them;
 - gru-question  a GRU tells "you are good" (statement) from "are you good" (question).
-Takes well under two minutes on a laptop.
+Takes well under two minutes on a laptop. ``--metadata-only`` writes what this script says
+about each model (description, vocabulary with its normalisation, task, example, labels) into
+the existing files without training: the weights, and so the checksum, stay bit-identical.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import recipe  # noqa: E402
-from engine.storage import save_model  # noqa: E402
+from engine.model import SequenceModel  # noqa: E402
+from engine.storage import load_model, save_model  # noqa: E402
 from engine.tasks import BUILTIN  # noqa: E402
+from engine.tokenize import Vocabulary  # noqa: E402
 from engine.train import TrainConfig  # noqa: E402
 
 DEMOS = [
@@ -88,26 +93,43 @@ def train_demo(spec: dict) -> recipe.Trained:
     )
 
 
+def save_demo(path: Path, spec: dict, model: SequenceModel, vocab: Vocabulary) -> None:
+    """The demo's file: its weights and everything this script says about it."""
+    meta = recipe.metadata(BUILTIN[spec["task"]])
+    task_name = meta.pop("task")
+    extra = {"id": spec["id"], "source": "demo", **meta}
+    save_model(
+        path, model, vocab=vocab, task=task_name, description=spec["description"], extra=extra
+    )
+
+
+def rewrite_metadata(path: Path, spec: dict) -> None:
+    """Save the file's own weights again with the script's metadata (no training)."""
+    vocab = BUILTIN[spec["task"]].vocabulary()
+    old = load_model(path)
+    if old.vocab.tokens != vocab.tokens or old.vocab.level != vocab.level:
+        raise SystemExit(f"{path}: its vocabulary is not the task's; train it again instead")
+    save_demo(path, spec, old.model, vocab)
+    assert load_model(path).metadata["sha256"] == old.metadata["sha256"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "server" / "demo_models")
+    parser.add_argument(
+        "--metadata-only", action="store_true", help="keep the weights, rewrite the metadata"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for spec in DEMOS:
+        path = args.out / f"{spec['id']}.npz"
+        if args.metadata_only:
+            rewrite_metadata(path, spec)
+            print(f"{spec['id']}: metadata rewritten -> {path}")
+            continue
         start = time.perf_counter()
         trained = train_demo(spec)
-        meta = recipe.metadata(trained.task)
-        task_name = meta.pop("task")
-        extra = {"id": spec["id"], "source": "demo", **meta}
-        path = args.out / f"{spec['id']}.npz"
-        save_model(
-            path,
-            trained.model,
-            vocab=trained.vocab,
-            task=task_name,
-            description=spec["description"],
-            extra=extra,
-        )
+        save_demo(path, spec, trained.model, trained.vocab)
         took = time.perf_counter() - start
         score = recipe.score(trained)
         print(f"{spec['id']}: {trained.result.steps} steps in {took:.1f} s, {score} -> {path}")

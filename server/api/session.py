@@ -231,9 +231,9 @@ class Session:
                 f"Live typing is limited to {self.settings.max_tokens} tokens; send a reset."
             )
         request.check_work(live.entry, len(tokens), self.settings)
-        ids = request.encode(live.entry, tokens)
+        encoded = live.entry.vocab.lookup(tokens)  # an unknown token is read, and marked
         live.state, frames = await self.traces.live_steps(
-            live.entry, live.state, ids, tokens, live.t, self.top_k
+            live.entry, live.state, encoded, live.t, self.top_k
         )
         live.t += len(frames)
         for frame in frames:

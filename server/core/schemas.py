@@ -265,7 +265,14 @@ class ModelDetail(ModelSummary):
     vocab: list[str]
     labels: list[str] | None = Field(None, description="Class names of a classifier.")
     setup: str = Field(description="many-to-many (a prediction per step) or many-to-one.")
-    unk: str | None = Field(None, description="Unknown words map to this token, if set.")
+    unk: str | None = Field(
+        None,
+        description="Tokens the vocabulary does not know are read as this token, if set; "
+        "otherwise as the zero vector.",
+    )
+    normalize: Literal["lower"] | None = Field(
+        None, description='"lower": the model lower-cases each token before reading it.'
+    )
 
 
 class TrainRequest(BaseModel):
@@ -347,8 +354,13 @@ class Prediction(BaseModel):
 class TraceStep(BaseModel):
     model_config = ConfigDict(extra="allow")
     t: int
-    token: str
-    input_index: int
+    token: str = Field(description="The token as typed.")
+    unknown: bool = Field(description="The token is not in the model's vocabulary.")
+    seen_as: str | None = Field(
+        description="What the model read: the vocabulary token (lower-cased where the model "
+        'lower-cases), "<unk>", or null for the zero vector.'
+    )
+    input_index: int | None = Field(description="Its id; null where it read the zero vector.")
     h: list[float]
     gates: dict[str, list[float]]
     top: list[Prediction] | None
@@ -384,8 +396,17 @@ class Trace(BaseModel):
     model: str
     cell: CellKind
     task: str
-    tokens: list[str]
-    input_ids: list[int]
+    tokens: list[str] = Field(description="The tokens as typed, one per step.")
+    tokens_seen: list[str | None] = Field(
+        description="What the model read at each step (each step's seen_as)."
+    )
+    tokens_unknown: list[int] = Field(
+        description="The steps t whose token is not in the model's vocabulary."
+    )
+    normalize: Literal["lower"] | None = Field(
+        None, description='"lower": the model lower-cased the tokens before reading them.'
+    )
+    input_ids: list[int | None]
     vocab: list[str] | None = None
     vocab_size: int
     hidden_size: int

@@ -72,6 +72,7 @@ class StoredVocab(BaseModel):
     tokens: Annotated[list[Token], Field(min_length=1), AfterValidator(_distinct)]
     level: Literal["char", "word"] = "char"
     unk: Token | None = None
+    normalize: Literal["lower"] | None = None  # engine.tokenize; absent in older files
 
 
 class StoredMetadata(BaseModel):

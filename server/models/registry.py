@@ -107,6 +107,7 @@ class Entry:
             "labels": self.labels,
             "setup": self.model.config.setup,
             "unk": self.vocab.unk,
+            "normalize": self.vocab.normalize,
         }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model import ModelState
+from engine.tokenize import Encoded
 from engine.trace import TRACE_FIELDS, Forward, Rows, build_backward, build_forward, step_record
 from server.core.cache import ByteBudgetCache
 from server.core.responses import dumps
@@ -29,19 +30,28 @@ DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
 FORMS = ("body", "forward", "backward", "forward-binary", "backward-binary")
 
 
-def decorate(trace: dict, entry: Entry, tokens: list[str]) -> dict:
-    """Add what the engine leaves to the server: model, task, tokens and token strings."""
+def decorate(trace: dict, entry: Entry, encoded: Encoded) -> dict:
+    """Add what the engine leaves to the server: model, task, tokens and token strings, and
+    what the model read for each token (docs/server.md, "What the model read")."""
     names = entry.output_names()
+    tokens = encoded.tokens
     trace["model"] = entry.id
     trace["task"] = entry.task
-    trace["tokens"] = tokens
+    trace["tokens"] = tokens  # as typed
+    trace["tokens_seen"] = encoded.seen  # what the model read: a vocabulary token, or null
+    trace["tokens_unknown"] = encoded.unknown_steps  # the steps t it does not know
+    trace["normalize"] = entry.vocab.normalize
     trace["vocab_size"] = len(entry.vocab)
     if len(entry.vocab) <= VOCAB_SHOWN_MAX:
         trace["vocab"] = list(entry.vocab.tokens)
     if entry.labels:
         trace["labels"] = entry.labels
+    unknown = encoded.unknown.tolist()
     for t, step in enumerate(trace["steps"]):
-        step["token"] = tokens[t] if t < len(tokens) else ""
+        if t < len(tokens):
+            step.update(token=tokens[t], unknown=unknown[t], seen_as=encoded.seen[t])
+        else:  # one-to-many: the steps after the one input read the zero vector
+            step.update(token="", unknown=False, seen_as=None)
         _name_outputs(step, names)
     return trace
 
@@ -149,7 +159,7 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     if fwd is None:
         fwd = _forward(p, s, frames=half != "backward", rows=rows)
     if half == "forward":
-        head = list(start_frames(decorate(_head(fwd), p.entry, p.tokens)))
+        head = list(start_frames(decorate(_head(fwd), p.entry, p.encoded)))
         payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)
         fwd.steps = []  # sent; what the backward half needs is in the tapes
         recent.put(p.key, fwd)
@@ -158,7 +168,7 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
         payload = packer.pack(tail) if packer else _texts(tail)
     else:
         parts = {**_head(fwd), **build_backward(fwd)}
-        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.tokens)
+        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.encoded)
         payload = dumps(trace)
     cost = len(payload) if isinstance(payload, bytes) else sum(len(f) for f in payload)
     final = fwd.run.final_state if half != "backward" else None
@@ -169,14 +179,18 @@ def _head(fwd: Forward) -> dict:
     return {**fwd.head, "steps": fwd.steps}
 
 
-def live_steps(entry: Entry, state: ModelState | None, ids, tokens: list[str], t0: int, top_k: int):
+def live_steps(entry: Entry, state: ModelState | None, encoded: Encoded, t0: int, top_k: int):
     """Live typing: one step per token from `state` (engine.trace.step_record), each a forward
-    frame numbered from t0. Returns the state after the last token and the frames."""
+    frame numbered from t0, saying what the model read as a trace's steps do. Returns the
+    state after the last token and the frames."""
     names = entry.output_names()
     frames = []
-    for t, (token, token_id) in enumerate(zip(tokens, ids, strict=True), start=t0):
-        state, frame = step_record(entry.model, state, int(token_id), top_k=top_k)
+    ids, unknown = encoded.ids.tolist(), encoded.unknown.tolist()
+    read = zip(encoded.tokens, ids, unknown, encoded.seen, strict=True)
+    for t, (token, token_id, is_unknown, seen_as) in enumerate(read, start=t0):
+        state, frame = step_record(entry.model, state, token_id, top_k=top_k)
         _name_outputs(frame, names)
         frame.update(phase="forward", live=True, t=t, token=token)
+        frame.update(unknown=is_unknown, seen_as=seen_as)
         frames.append(frame)
     return state, frames

@@ -1,6 +1,9 @@
 """From a TraceRequest to a Prepared trace: checked against the limits and the model, once.
 
-Every error here is a 4xx ApiError with a sentence a person understands. A Prepared trace is
+Every error here is a 4xx ApiError with a sentence a person understands (and never the user's
+text). No token is refused for not being in the model's vocabulary: the vocabulary lower-cases
+it if the model was trained lower-case, and reads what it still does not know as <unk> or as
+the zero vector (engine.tokenize); the trace says which steps those were. A Prepared trace is
 what the trace service caches by and what a trace process computes from (it is pickled to the
 process without its `entry`, which the process looks up in its own registry).
 """
@@ -12,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.model import ModelState
+from engine.tokenize import Encoded
 from server.core import limits
 from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
@@ -25,12 +29,21 @@ NO_MODEL = "There is no model with that id; GET /api/models lists them."
 class Prepared:
     entry: Entry
     request: TraceRequest
-    tokens: list[str]
-    ids: np.ndarray  # (T,)
+    encoded: Encoded  # the tokens as typed, what the model reads, which ones it does not know
     targets: np.ndarray | None
     state: ModelState | None
     key: tuple  # cache key: (model id, model version, the request as JSON)
     steps: int | None = None  # one-to-many: how many steps to run from the one input
+
+    @property
+    def tokens(self) -> list[str]:
+        """The tokens as typed."""
+        return self.encoded.tokens
+
+    @property
+    def ids(self) -> np.ndarray:
+        """(T,) what the model reads: token ids, with NO_TOKEN (-1) for the zero vector."""
+        return self.encoded.ids
 
     def without_entry(self) -> Prepared:
         """What is pickled to a trace process, which looks the model up itself (by key)."""
@@ -44,7 +57,8 @@ class Prepared:
         return replace(self, entry=entry)
 
 
-def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.ndarray]:
+def tokenize(entry: Entry, text: str, max_tokens: int) -> Encoded:
+    """The text's tokens and what the model reads for each; none is refused or dropped."""
     tokens = entry.vocab.tokenize(text)
     if not tokens:
         raise ApiError("text has no tokens: type at least one character or word.")
@@ -52,28 +66,7 @@ def tokenize(entry: Entry, text: str, max_tokens: int) -> tuple[list[str], np.nd
         raise ApiError(
             f"text has {len(tokens)} tokens; at most {max_tokens} are allowed. Shorten the text."
         )
-    return tokens, encode(entry, tokens)
-
-
-def encode(entry: Entry, tokens: list[str]) -> np.ndarray:
-    """Token ids; tokens the model does not know give a 422 that says how many and where
-    (never which: the message does not repeat what the user typed) and lists the model's own
-    vocabulary."""
-    vocab = entry.vocab
-    if vocab.unk is None:
-        unknown = [i for i, token in enumerate(tokens) if token not in vocab.index]
-        if unknown:
-            what = "character" if vocab.level == "char" else "word"
-            n = len(unknown)
-            shown = ", ".join(map(str, unknown[:10])) + (f" and {n - 10} more" if n > 10 else "")
-            shown = " and ".join(shown.rsplit(", ", 1)) if n <= 10 else shown
-            known = ", ".join(vocab.tokens[:60]) + (" ..." if len(vocab) > 60 else "")
-            raise ApiError(
-                f"{n} {what}{'s are' if n > 1 else ' is'} not in this model's vocabulary "
-                f"(position{'s' if n > 1 else ''} {shown}, counting from 0): the model does not "
-                f"know {'them' if n > 1 else 'it'}. It knows: {known}"
-            )
-    return vocab.encode_tokens(tokens)
+    return entry.vocab.lookup(tokens)
 
 
 def _targets(entry: Entry, req: TraceRequest, T: int) -> np.ndarray | None:
@@ -192,13 +185,13 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
         raise ApiError(
             'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
         )
-    tokens, ids = tokenize(entry, req.text, s.max_tokens)
-    steps = _steps(cfg.setup, req, len(tokens), s.max_tokens)
-    check_work(entry, steps or len(tokens), s)
-    targets = _targets(entry, req, steps or len(tokens))
+    encoded = tokenize(entry, req.text, s.max_tokens)
+    steps = _steps(cfg.setup, req, len(encoded), s.max_tokens)
+    check_work(entry, steps or len(encoded), s)
+    targets = _targets(entry, req, steps or len(encoded))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-    return Prepared(entry, req, tokens, ids, targets, state, key, steps)
+    return Prepared(entry, req, encoded, targets, state, key, steps)
 
 
 def _steps(setup: str, req: TraceRequest, T: int, max_steps: int) -> int | None:

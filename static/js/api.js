@@ -26,6 +26,7 @@ export function traceRequest(state, model = state.model) {
     model,
     text: state.text,
     truncate: state.truncate,
+    ...(state.truncate == null ? {} : { truncate_mode: state.tmode }),
     clip: state.clip,
     layer: state.layer,
     direction: state.direction,

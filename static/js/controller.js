@@ -115,6 +115,8 @@ export class Controller extends EventTarget {
     tr.steps.push(step);
     tr.tokens.push(step.token);
     tr.input_ids.push(step.input_index);
+    if (tr.tokens_seen) tr.tokens_seen.push(step.seen_as);          // what the model read
+    if (tr.tokens_unknown && step.unknown) tr.tokens_unknown.push(from);
     tr.live = true;
     this.player.setLength(tr.steps.length);
     for (const v of this.views) {
@@ -124,8 +126,8 @@ export class Controller extends EventTarget {
     this.dispatchEvent(new Event("live"));
   }
 
-  /** An error outside a trace request answers a feed (e.g. a character the model does not
-   * know): the live steps no longer match the text, so recompute the sentence as a whole. */
+  /** An error outside a trace request answers a feed (e.g. a control character): the live
+   * steps no longer match the text, so recompute the sentence as a whole. */
   onSocketError(err) {
     this.showError(err.message);
     this.synced = false;

@@ -140,6 +140,34 @@ export function bindNumberField(state, { name, input, error, parse, rule, what }
   return { apply, sync };
 }
 
+/**
+ * The truncation mode menu (chunked | sliding) beside "Truncate k". The server refuses a mode a
+ * model cannot run (sliding on a stacked model): `refusal(message)` answers whether an error is
+ * that refusal and, if so, shows its sentence next to the menu. `sync()` shows the state's mode
+ * (the menu is off while truncation is).
+ */
+export function bindTruncateMode(state, { select, error }) {
+  const FIELD = "truncate_mode:";   // the server names the field its sentence is about
+  const show = (msg) => {
+    error.hidden = !msg;
+    error.textContent = msg || "";
+    if (msg) select.setAttribute("aria-invalid", "true"); else select.removeAttribute("aria-invalid");
+  };
+  select.addEventListener("change", () => state.set({ tmode: select.value }));
+  const sync = () => {
+    select.value = state.tmode;
+    select.disabled = state.truncate == null;   // without a k there is nothing to choose
+  };
+  sync();
+  const refusal = (message) => {
+    const text = String(message || "");
+    if (!text.startsWith(FIELD)) return false;
+    show(text.slice(FIELD.length).trim());
+    return true;
+  };
+  return { sync, refusal, clear: () => show(null) };
+}
+
 export const positiveNumber = (raw) => {
   const n = Number(raw);
   return raw !== "" && Number.isFinite(n) && n > 0 ? n : null;

@@ -9,12 +9,18 @@ export const EXPLAIN = {
     "(live), without recomputing the whole sentence. Editing in the middle recomputes everything."],
   tokens: ["Tokens and one-hot vectors",
     "The sentence is cut into tokens (characters or words). Each token becomes a one-hot vector x_t: " +
-    "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it."],
+    "all zeros except a single 1 at the token's index in the vocabulary. Click a chip to see it. " +
+    "A model trained on lower-case text reads a capital as its lower-case letter (the chip shows T→t). " +
+    "A token the model does not know is dimmed: it reads the zero vector there (all zeros, no 1), or " +
+    "<unk> if its vocabulary has one, and no guess is scored against it."],
   clip: ["Gradient clipping and truncated BPTT",
     "Clipping rescales the whole gradient when its norm exceeds the value you choose, which tames " +
-    "exploding gradients. Truncated BPTT cuts the sequence into chunks of k steps: the state is carried " +
-    "from one chunk into the next, but no gradient crosses a chunk boundary, so in the gradient-flow " +
-    "matrix everything outside a loss's own chunk is zero. Changing either recomputes the trace."],
+    "exploding gradients. Truncated BPTT limits how far back gradients travel, in one of two ways. " +
+    "Chunked (the default, as usually taught and trained): the sentence is cut into chunks of k steps; " +
+    "forward and backward run within each chunk; the hidden state is carried into the next chunk, but " +
+    "detached, so no gradient crosses a chunk boundary (the dashed lines in the unrolled network, the " +
+    "outlined blocks of the gradient-flow matrix). Sliding window: each loss's gradient reaches exactly " +
+    "k steps back, then stops (no chunks; one-layer models only). Changing either recomputes the trace."],
   player: ["The player",
     "The scrubber covers the forward pass (t = 0 … T−1, values flow left to right) and then the " +
     "backward pass (t = T−1 … 0, gradients flow right to left). Keys: Space plays or pauses, " +
@@ -24,7 +30,9 @@ export const EXPLAIN = {
     "top, and the hidden state h_t (and the cell state c_t in an LSTM) flows to the next step. Every " +
     "recurrent arrow is the same matrix W_hh: the weights are shared across time. The zero initial " +
     "state is drawn as h₋₁ = 0 because steps count from 0 here (books that count from 1 write h_0 = 0). In the backward pass the orange arrows carry dL/dh_t to the left; their width " +
-    "follows ‖dL/dh_t‖ on a log scale so tiny gradients stay visible. Each step adds its share to dW_hh."],
+    "follows ‖dL/dh_t‖ on a log scale so tiny gradients stay visible. Each step adds its share to dW_hh. " +
+    "With chunked truncation (Truncate k), dashed dividers mark the chunks: the state crosses them " +
+    "(dashed arrow), the gradient does not (✕)."],
   cell: ["Inside the cell",
     "Each column is one hidden unit, each row one quantity at the selected step. Gates that pass " +
     "through a sigmoid (i, f, o, r, z) lie between 0 (closed) and 1 (open) and use the viridis scale. " +

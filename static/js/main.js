@@ -8,7 +8,7 @@ import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
 import { bindPlayer, bindKeyboard, bindTheme, applyTheme, bindTabs, bindCopy, trackStickyHeights,
-  bindNumberField, positiveNumber, wholeNumberAtLeastOne, bindLayerSelect } from "./controls.js";
+  bindNumberField, positiveNumber, wholeNumberAtLeastOne, bindLayerSelect, bindTruncateMode } from "./controls.js";
 import { UnrolledView } from "./views/unrolled.js";
 import { CellView } from "./views/cell.js";
 import { TokensView } from "./views/tokens.js";
@@ -44,6 +44,7 @@ if (!isEmbed) {
 }
 const controller = new Controller(state, player, views);
 const numberFields = {};   // the clip and truncate boxes (explorer only)
+let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
@@ -55,11 +56,14 @@ function showError(msg) {
   box.textContent = msg || "";
 }
 controller.addEventListener("error", (e) => {
+  // The server's refusal of a truncation mode is shown next to the mode menu, not twice.
+  if (truncateMode && truncateMode.refusal(e.detail)) return;
   showError(e.detail);
   if (isEmbed) $("embed-title").textContent = state.model;  // not the previous model's sentence
 });
 controller.addEventListener("loaded", () => {
   showError(null);
+  if (truncateMode) truncateMode.clear();
   markReady();
   document.body.dataset.traces = String(Number(document.body.dataset.traces || 0) + 1);
   renderAll();
@@ -95,8 +99,11 @@ state.addEventListener("change", (e) => {
   if (has("model") && !isEmbed) $("model-select").value = state.model;
   if (has("clip") && numberFields.clip) numberFields.clip.sync();
   if (has("truncate") && numberFields.truncate) numberFields.truncate.sync();
+  if ((has("tmode") || has("truncate")) && truncateMode) truncateMode.sync();
   if ((has("model") || has("layer") || has("direction")) && renderLayers) renderLayers();
-  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has);
+  // The mode only matters with a k: without one the trace would be the same.
+  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has) ||
+    (has("tmode") && state.truncate != null);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
   if (has("gscale") && gradients && controller.trace) gradients.update(controller.trace);
@@ -141,6 +148,7 @@ function bindExplorer(models) {
   numberFields.truncate = bindNumberField(state, { name: "truncate", input: $("truncate-input"),
     error: $("truncate-error"), parse: wholeNumberAtLeastOne,
     rule: "k must be a whole number ≥ 1 (empty = off).", what: "truncation" });
+  truncateMode = bindTruncateMode(state, { select: $("truncate-mode"), error: $("truncate-mode-error") });
   // A link with an invalid value (clip=-1) says so too, instead of quietly turning it off.
   for (const name of ["clip", "truncate"]) {
     const raw = linkQuery.get(name);

@@ -10,6 +10,8 @@ export const PROPS = [
   { name: "unit", type: "int", def: 0, history: true },         // selected hidden unit
   { name: "clip", type: "float?", def: null, history: true },   // gradient clipping value
   { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
+  // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
+  { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
   { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second

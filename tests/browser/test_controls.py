@@ -15,11 +15,16 @@ def query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+BLANK = " " * 12  # twelve spaces: twelve steps for a character model, no word at all
+
+
 def test_a_model_that_refuses_the_sentence_leaves_no_old_trace(page, server_url):
-    open_page(page, f"{server_url}/?model=lstm-rhymes&text={quote('twinkle star')}")
+    # Unknown characters and words are traced (and marked); a sentence without a single word
+    # is what a word model still refuses.
+    open_page(page, f"{server_url}/?model=lstm-rhymes&text={quote(BLANK)}")
     page.wait_for_selector("#view-heatmaps .plot .main-svg")
     assert page.locator("svg.unrolled g.step").count() == 12
-    page.select_option("#model-select", "rnn-hello")  # knows only h, e, l, o
+    page.select_option("#model-select", "gru-question")  # reads words: there are none
     error = page.locator("#error-box")
     error.wait_for(state="visible")
     assert error.text_content().strip() != ""
@@ -34,9 +39,9 @@ def test_a_model_that_refuses_the_sentence_leaves_no_old_trace(page, server_url)
     assert page.text_content("#step-label").strip() == "nothing to play"
     shot(page, "model-refuses-sentence")
     # A sentence the model can read brings everything back, and the message goes.
-    page.fill("#text-input", "hell")
+    page.fill("#text-input", "are you good")
     page.wait_for_selector("svg.unrolled g.step")
-    assert page.locator("svg.unrolled g.step").count() == 4
+    assert page.locator("svg.unrolled g.step").count() == 3
     assert not error.is_visible()
 
 
@@ -57,8 +62,9 @@ def test_the_theme_button_cycles_light_dark_auto(page, server_url):
 
 @pytest.mark.parametrize("speed", ["8", "3"])
 def test_speed_shows_the_state_before_any_trace(page, server_url, speed):
-    # "xyz" is refused by rnn-hello, so no trace ever loads: the menu must still say the speed.
-    open_page(page, f"{server_url}/?model=rnn-hello&text=xyz&speed={speed}")
+    # blank text is refused by the word model, so no trace ever loads: the menu must still say
+    # the speed.
+    open_page(page, f"{server_url}/?model=gru-question&text={quote(BLANK)}&speed={speed}")
     page.locator("#error-box").wait_for(state="visible")
     select = page.locator("#speed-select")
     assert select.input_value() == speed

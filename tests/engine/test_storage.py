@@ -118,3 +118,36 @@ def test_bad_metadata_and_pickles_are_refused(tmp_path):
 
 def test_model_file_error_is_a_value_error():
     assert issubclass(ModelFileError, ValueError)
+
+
+def test_the_vocabularys_normalisation_is_saved_and_files_without_it_still_load(tmp_path):
+    model = make("gru_embedding")
+    vocab = Vocabulary.from_text("abcd", normalize="lower")
+    path = tmp_path / "m.npz"
+    save_model(path, model, vocab=vocab)
+    got = load_model(path)
+    assert got.vocab.normalize == "lower" and got.metadata["vocab"]["normalize"] == "lower"
+    assert got.vocab.read("ABCD").ids.tolist() == [0, 1, 2, 3]
+    # a file written before vocabularies carried a normalisation: tokens are read as typed
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays[META_KEY].tobytes())
+    del meta["vocab"]["normalize"]
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    old = load_model(buf.getvalue())
+    assert old.vocab.normalize is None and old.vocab.tokens == vocab.tokens
+    assert old.vocab.read("A").unknown.tolist() == [True]
+
+
+def test_saving_again_with_new_metadata_keeps_the_arrays_and_their_digest(tmp_path):
+    model = make("lstm_bidirectional")
+    save_model(tmp_path / "a.npz", model, vocab=Vocabulary.from_text("abcd"))
+    first = load_model(tmp_path / "a.npz")
+    vocab = Vocabulary(first.vocab.tokens, normalize="lower")
+    save_model(tmp_path / "b.npz", first.model, vocab=vocab, extra={"example": "abc"})
+    second = load_model(tmp_path / "b.npz")
+    assert second.metadata["sha256"] == first.metadata["sha256"]
+    for name, w in first.model.params.items():
+        assert second.model.params[name].tobytes() == w.tobytes()

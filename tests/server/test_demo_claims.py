@@ -28,6 +28,9 @@ Panel explanations (explain.js):
 - cell: "Gates that pass through a sigmoid (i, f, o, r, z) lie between 0 (closed) and 1 (open)"
   -> test_sigmoid_gates_lie_between_0_and_1
 - tokens: "Each token becomes a one-hot vector x_t" -> test_each_token_is_a_one_hot_vector
+  "A model trained on lower-case text reads a capital as its lower-case letter"; "A token the
+  model does not know ... reads the zero vector there (all zeros, no 1) ..., and no guess is
+  scored against it" -> test_capitals_are_read_lower_case_and_unknown_tokens_as_zero_vectors
 - clip: "Clipping rescales the whole gradient when its norm exceeds the value you choose"
   (by PyTorch's factor, clip / (norm + 1e-6)) -> test_clipping_rescales_the_whole_gradient;
   "Truncated BPTT cuts the sequence into chunks of k steps: the state is carried from one chunk
@@ -242,6 +245,24 @@ def test_each_token_is_a_one_hot_vector(model_id):
     x = m.model.forward(ids).x
     assert x.shape == (len(ids), len(m.vocab))
     assert np.array_equal(x, np.eye(len(m.vocab))[ids])
+
+
+@pytest.mark.parametrize("model_id", DEMO_IDS)
+def test_capitals_are_read_lower_case_and_unknown_tokens_as_zero_vectors(model_id):
+    m = shipped(model_id)
+    example = m.metadata["example"]
+    assert m.vocab.normalize == "lower"  # every demo model was trained on lower-case text
+    capitals = m.vocab.read(example.upper())
+    assert capitals.ids.tolist() == m.vocab.encode(example).tolist()
+    text = "Zq 42 xz" if m.vocab.level == "char" else "are you purple ?"
+    read = m.vocab.read(text)
+    assert read.unknown.any()
+    run = m.model.forward(read.ids)
+    assert np.all(run.x[read.unknown] == 0) and np.all(run.x[~read.unknown].sum(axis=1) == 1)
+    steps = build_trace(m.model, read.ids)["steps"]
+    if m.model.config.setup == "many-to-many":  # a guess of an unknown next token: no loss
+        for t in np.flatnonzero(read.unknown[1:]):
+            assert steps[t]["target"] is None and steps[t]["loss"] is None
 
 
 @pytest.mark.parametrize("model_id", ["rnn-rhymes", "lstm-rhymes", "gru-question"])

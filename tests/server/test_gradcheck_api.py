@@ -67,7 +67,7 @@ def test_truncation_explains_a_mismatch(client):
         ({"quantity": "rnn.weight_hh_l0", "index": [8, 0]}, 422, "shape [8, 8]"),
         ({"quantity": "weights"}, 422, "parameter name"),
         ({"text": "he\x00ll", "t": 0, "unit": 0}, 422, "NUL"),
-        ({"text": "hex", "t": 0, "unit": 0}, 422, "does not know"),
+        ({"text": "\x01", "t": 0, "unit": 0}, 422, "control character"),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(client, body, status, words):

@@ -128,7 +128,7 @@ def test_feed_from_zero_and_reset(client):
         ('{"model": "rnn-hello", "text": "he\\u0000ll"}', "nul"),
         ('{"model": "rnn-hello", "text": "he\\ud800"}', "surrogate"),
         ('{"type": "feed", "text": "h"}', "trace first"),
-        ('{"type": "feed", "text": "xyz", "model": "rnn-hello"}', "positions 0, 1 and 2"),
+        ('{"type": "feed", "text": "h\\u0007", "model": "rnn-hello"}', "control character"),
         ('{"type": "feed", "model": "rnn-hello"}', "text"),
     ],
 )

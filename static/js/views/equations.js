@@ -2,6 +2,7 @@
 // backward; plus a "check gradient" button that asks the server for a finite-difference comparison.
 import { el, clear, fmt } from "../dom.js";
 import { gradcheck } from "../api.js";
+import { acrossChunks } from "./truncation.js";
 
 const SUB = "₀₁₂₃₄₅₆₇₈₉", SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 export const sub = (n) => (n < 0 ? "₋" + sub(-n) : String(n).split("").map((d) => SUB[d]).join(""));
@@ -78,11 +79,14 @@ export function backwardLines(tr, t, u, nonlinearity = "tanh") {
   const s = tr.steps[t], p = tr.steps[nt.prev(t)] || null, g = s.gates || {}, dg = b.dgates || {};
   const T = sub(t), P = sub(nt.prev(t));
   const dh = b.dh[u];
-  const lines = [[`dL/dh${T}`, `from ${nt.from(T)} and from step ${nt.next(t)} through W_hh`, "", dh]];
+  // The last step of a chunk (chunked truncation) gets nothing from the next step: it is detached.
+  const cut = acrossChunks(tr, t, nt.next(t));
+  const lines = [[`dL/dh${T}`, cut ? `from ${nt.from(T)} only (step ${nt.next(t)} is in the next chunk: no gradient crosses)`
+    : `from ${nt.from(T)} and from step ${nt.next(t)} through W_hh`, "", dh]];
   if (tr.cell === "lstm") {
     const dc = b.dc[u], cPrev = p ? p.c[u] : 0;
     lines.push(
-      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T}) + from c${sub(nt.next(t))}`, "", dc],
+      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T})` + (cut ? " (nothing from the next chunk)" : ` + from c${sub(nt.next(t))}`), "", dc],
       [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${n(dh)}×${n(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
         dh * Math.tanh(s.c[u]) * g.o[u] * (1 - g.o[u])],
       [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${n(dc)}×${n(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
@@ -202,7 +206,8 @@ export class EquationsView {
         title: `Compare the analytic ${label}${sub(t)}[${unit}] with a finite difference` },
       `Check gradient ${label}${sub(t)}`);
       btn.addEventListener("click", () => this.check(out, { model: tr.model, text: this.state.text, t, unit,
-        quantity, clip: this.state.clip, truncate: this.state.truncate, layer: tr.layer, direction: tr.direction }));
+        quantity, clip: this.state.clip, truncate: this.state.truncate, truncate_mode: this.state.tmode,
+        layer: tr.layer, direction: tr.direction }));
       wrap.append(btn);
     }
     wrap.append(out);

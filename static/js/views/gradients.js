@@ -3,6 +3,7 @@
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
 import { loadPlotly, baseLayout, tokenData, PlotCursors, mountPlots } from "../plots.js";
+import { chunksOf, chunkOutlines } from "./truncation.js";
 
 // The fixed colour range (log10): the same colour means the same gradient in every model and
 // sentence, so two models can be compared honestly. Values outside are drawn at the ends.
@@ -19,6 +20,14 @@ function fixedLogAxis() {
 /** log10 of the flow matrix, null above the diagonal and where the gradient is exactly 0. */
 export function logFlow(flow) {
   return flow.map((row, t) => row.map((v, s) => (s <= t && v > 0 ? Math.log10(v) : null)));
+}
+
+/** The summary's words for how BPTT ran (the trace's `truncation`). */
+export function truncationSummary(tr) {
+  if (tr.truncate == null) return "full BPTT";
+  const chunks = chunksOf(tr);
+  if (chunks) return `truncated BPTT: k = ${tr.truncate} steps, in ${chunks.length} chunk${chunks.length === 1 ? "" : "s"}`;
+  return `truncated BPTT: k = ${tr.truncate} steps, sliding window`;
 }
 
 export class GradientsView {
@@ -44,7 +53,7 @@ export class GradientsView {
       : `not clipped (global norm ${fmt(tr.global_norm)} ≤ ${fmt(tr.clip)})`;
     box.append(
       el("span", {}, `Global gradient norm ${fmt(tr.global_norm)} · ${clipped}`),
-      el("span", {}, tr.truncate == null ? "full BPTT" : `truncated BPTT: k = ${tr.truncate} steps`),
+      el("span", {}, truncationSummary(tr)),
     );
     const norms = el("span", {}, "Parameter gradients: " + Object.entries(tr.grad_norms || {})
       .map(([k, v]) => `‖d${k}‖ = ${fmt(v)}`).join(" · "));
@@ -122,13 +131,18 @@ export class GradientsView {
       const ticks = [];
       for (let e = lo; e <= hi; e += Math.max(1, Math.ceil((hi - lo) / 6))) ticks.push(e);
       const pairs = z.map((row, t) => row.map((_, s) => [tokens[t], tokens[s]]));
+      // Chunked truncation: each chunk's block on the diagonal, the only place gradients flow.
+      const chunks = chunksOf(tr);
+      const outline = getComputedStyle(document.documentElement).getPropertyValue("--fg").trim() || "#111";
       specs.push({
         name: "flow", wide: true, steps: "earlier state h_s",
         data: [{ type: "heatmap", z, x, y: x, customdata: pairs, colorscale: PLOTLY_VIRIDIS, zmin: lo, zmax: hi,
           colorbar: { tickvals: ticks, ticktext: ticks.map((e) => `1e${e}`), thickness: 14, title: { text: "‖∂L_t/∂h_s‖" } },
           hovertemplate: "‖∂L_%{y}/∂h_%{x}‖ (“%{customdata[0]}” ← “%{customdata[1]}”) = 10^%{z:.2f}<extra></extra>" }],
-        layout: baseLayout("gradient flow ‖∂L_t/∂h_s‖ (log colour): how far back each loss reaches", {
+        layout: baseLayout(chunks ? "gradient flow ‖∂L_t/∂h_s‖ (log colour): each loss reaches back only within its chunk (outlined)"
+          : "gradient flow ‖∂L_t/∂h_s‖ (log colour): how far back each loss reaches", {
           height: Math.max(320, Math.min(540, 180 + T * 8)),
+          shapes: chunks ? chunkOutlines(chunks, outline) : [],
           xaxis: {},
           yaxis: { title: { text: "loss L_t" }, autorange: "reversed" }, }),
       });

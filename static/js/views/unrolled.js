@@ -4,12 +4,15 @@
 import { svg, el, clear, fmt, showToken } from "../dom.js";
 import { diverging } from "../colors.js";
 import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR, CELL_STATE_COLOR } from "../config.js";
+import { chunksOf, slidingK, chunkLabel } from "./truncation.js";
 
 const LEFT = 96;                 // room for h_0 = 0 and the row labels
 const Y_PRED = 24, Y_LOSS = 44, Y_OUT = 58;
 const Y_CELL = 100, CELL_H = 72;
 const Y_C = Y_CELL + 16, Y_H = Y_CELL + CELL_H - 16;
 const Y_TOK = 236, Y_BAR = 296, BAR_H = 24;
+const TRUNC_BAND = 30;           // above the network when truncated: chunk labels, or the window
+const CARRIED = "h carried, gradient stopped (detached)";
 
 function arrowHead(id, color, size = 11) {
   // userSpaceOnUse: a thick gradient arrow keeps a normal-sized head
@@ -71,15 +74,22 @@ export class UnrolledView {
     this.w = w;
     const cw = Math.max(30, w * U.cellWidthRatio);
     const width = Math.max(LEFT + T * w + 24, avail + LEFT + 24);
+    this.width = width;
     const isLstm = trace.cell === "lstm";
-    const fullH = U.height + 34;   // + two lines of notes
-    const root = svg("svg", { class: w < 80 ? "unrolled narrow" : "unrolled", width, height: fullH,
+    const chunks = chunksOf(trace), windowK = slidingK(trace);
+    const starts = new Set((chunks || []).map(([a]) => a).filter((a) => a > 0));
+    const band = trace.truncation ? TRUNC_BAND : 0;
+    const fullH = band + U.height + 34 + (band ? 17 : 0);   // + two lines of notes (three if truncated)
+    const svgRoot = svg("svg", { class: w < 80 ? "unrolled narrow" : "unrolled", width, height: fullH,
       viewBox: `0 0 ${width} ${fullH}`, role: "img",
       "aria-label": `${trace.cell.toUpperCase()} unrolled over ${T} steps` });
     const defs = svg("defs");
     defs.append(arrowHead("ah-w", SHARED_W_COLOR), arrowHead("ah-c", CELL_STATE_COLOR),
       arrowHead("ah-g", GRAD_COLOR, 14), arrowHead("ah-n", "currentColor"));
-    root.append(defs);
+    svgRoot.append(defs);
+    // The network sits below the truncation band; everything else is drawn in its coordinates.
+    const root = svg("g", { class: "network", transform: `translate(0 ${band})` });
+    svgRoot.append(root);
 
     this.cursor = svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: U.height - 8, rx: 8 });
     root.append(this.cursor);
@@ -116,23 +126,44 @@ export class UnrolledView {
       const g = svg("g", { class: "step", "data-t": t });
       // recurrent arrows from the previous step (or h_0) into this cell: the same W_hh each time
       const fromX = t === 0 ? 78 : cl - (w - cw);
-      g.append(svg("line", { class: "rec h", x1: fromX, y1: Y_H, x2: cl - 2, y2: Y_H,
-        stroke: SHARED_W_COLOR, "marker-end": "url(#ah-w)" }));
+      // At a chunk start the state is carried in but detached: drawn dashed, with a tooltip.
+      const carried = starts.has(t);
+      const rec = svg("line", { class: carried ? "rec h carried" : "rec h", x1: fromX, y1: Y_H, x2: cl - 2, y2: Y_H,
+        stroke: SHARED_W_COLOR, "marker-end": "url(#ah-w)" });
+      if (carried) rec.append(svg("title", {}, CARRIED));
+      g.append(rec);
       if (w >= 80 || t % 5 === 0) {
         g.append(svg("text", { class: "wlabel", x: (fromX + cl) / 2, y: Y_H + 31, "text-anchor": "middle",
           fill: SHARED_W_COLOR }, "W_hh"));
       }
       if (isLstm) {
-        g.append(svg("line", { class: "rec c", x1: fromX, y1: Y_C, x2: cl - 2, y2: Y_C,
-          stroke: CELL_STATE_COLOR, "marker-end": "url(#ah-c)" }));
+        const recC = svg("line", { class: carried ? "rec c carried" : "rec c", x1: fromX, y1: Y_C, x2: cl - 2, y2: Y_C,
+          stroke: CELL_STATE_COLOR, "marker-end": "url(#ah-c)" });
+        if (carried) recC.append(svg("title", {}, "c carried, gradient stopped (detached)"));
+        g.append(recC);
+      }
+      if (carried) {
+        // A wide invisible target, so the tooltip is easy to find on the thin dashed arrows.
+        const hit = svg("rect", { class: "carry-hit", x: fromX, y: (isLstm ? Y_C : Y_H) - 12,
+          width: Math.max(8, cl - fromX), height: (isLstm ? Y_H - Y_C : 0) + 24 });
+        hit.append(svg("title", {}, isLstm ? "h and c carried, gradient stopped (detached)" : CARRIED));
+        g.append(hit);
       }
       // gradient flowing left out of this step into the previous one: width ~ log ||dL/dh_t||
+      // (none crosses a chunk boundary: the state entering a chunk is detached)
       const b = trace.backward[t];
-      const gw = b ? gradWidth(b.dh_norm, lo, hi) : 0;
+      const gw = b && !carried ? gradWidth(b.dh_norm, lo, hi) : 0;
       const grad = svg("line", { class: "grad", x1: cl + 2, y1: Y_H + 9, x2: fromX + 4, y2: Y_H + 9,
-        stroke: GRAD_COLOR, "stroke-width": gw, "marker-end": "url(#ah-g)" });
-      grad.append(svg("title", {}, b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed"));
+        stroke: GRAD_COLOR, "stroke-width": gw, "marker-end": carried ? null : "url(#ah-g)" });
+      grad.append(svg("title", {}, carried ? `no gradient from step ${t} into step ${t - 1}: a chunk boundary`
+        : b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed"));
       g.append(grad);
+      if (carried) {
+        const stop = svg("text", { class: "grad-stop", x: LEFT + t * w, y: Y_H + 15, "text-anchor": "middle" }, "✕");
+        stop.append(svg("title", {}, `Gradient stopped: nothing flows back from step ${t} into step ${t - 1} ` +
+          "(the state entering this chunk was detached)."));
+        g.append(stop);
+      }
       // the cell: a small grid of its hidden units coloured by h_t
       const cell = svg("g", { class: "cell" });
       cell.append(svg("rect", { class: "cell-box", x: cl, y: Y_CELL, width: cw, height: CELL_H, rx: 8 }));
@@ -177,6 +208,11 @@ export class UnrolledView {
       root.append(g);
       return g;
     });
+    // Under the network: the carried arrows cross the dividers on top of them.
+    if (chunks) svgRoot.insertBefore(this.chunkDividers(chunks, w, band), root);
+    this.windowK = windowK;
+    this.window = windowK ? svg("g", { class: "trunc-window" }) : null;
+    if (this.window) svgRoot.append(this.window);
 
     root.append(
       svg("text", { class: "note", x: 8, y: U.height + 12 },
@@ -185,17 +221,65 @@ export class UnrolledView {
         (trace.direction === 1 ? " Reverse direction: its state really flows right to left, from h_T = 0 (see the equations)." : "")),
       svg("text", { class: "note", x: 8, y: U.height + 29 },
         "Squares in a cell: h_t, one per unit (blue −, orange +). Orange arrows: dL/dh_t, width ∝ log‖dL/dh_t‖."));
+    if (trace.truncation) {
+      const { k } = trace.truncation;
+      root.append(svg("text", { class: "note trunc-note", x: 8, y: U.height + 46 }, chunks
+        ? `Truncated BPTT in chunks of k = ${k} (dashed lines): the state is carried into the next chunk ` +
+          "(dashed arrow), its gradient stopped (detached, ✕)."
+        : `Truncated BPTT, sliding window: each loss's gradient reaches k = ${k} steps back, then stops ` +
+          "(the bracket above). No chunks."));
+    }
     this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
     root.append(this.marker);
-    clear(this.container).append(root);
+    clear(this.container).append(svgRoot);
     this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
+  }
+
+  /** A labelled bracket over each chunk and a divider at each boundary (svg coordinates). */
+  chunkDividers(chunks, w, band) {
+    const g = svg("g", { class: "chunks" });
+    chunks.forEach(([a, b], j) => {
+      const x0 = LEFT + a * w, x1 = LEFT + b * w, full = chunkLabel(j, [a, b]);
+      const head = svg("g", { class: "chunk", "data-chunk": j });
+      head.append(svg("title", {}, `${full}: forward and backward within these steps`),
+        // (the last chunk's label may use the margin on the right)
+        svg("text", { class: "chunk-label", x: x0 + 5, y: 15 },
+          chunkLabel(j, [a, b], j === chunks.length - 1 ? this.width - x0 : x1 - x0)),
+        svg("path", { class: "chunk-bracket", d: `M${x0 + 3},${band - 2} v-5 H${x1 - 3} v5` }));
+      g.append(head);
+      if (a > 0) {
+        const line = svg("line", { class: "chunk-divider", x1: x0, x2: x0, y1: 2, y2: band + U.height - 6,
+          "data-boundary": a });
+        line.append(svg("title", {}, `Chunk boundary before step ${a}: ${CARRIED}`));
+        g.append(line);
+      }
+    });
+    return g;
+  }
+
+  /** Sliding window: the steps the current step's loss reaches, k back (forward in a reverse direction). */
+  renderWindow() {
+    const tr = this.trace, k = this.windowK, { t } = this.state;
+    if (!this.window) return;
+    const T = tr.steps.length, reverse = tr.direction === 1;
+    const a = reverse ? t : Math.max(0, t - k + 1), b = reverse ? Math.min(T - 1, t + k - 1) : t;
+    const x0 = LEFT + a * this.w + 3, x1 = LEFT + (b + 1) * this.w - 3;
+    const text = `L_${t}'s gradient reaches ${reverse ? "forward" : "back"} to step ${reverse ? b : a} (k = ${k})`;
+    // The label ends over the current step (starts, in a reverse direction), inside the drawing.
+    const px = text.length * 7.6, want = reverse ? x0 + 2 : x1 - 2 - px;
+    clear(this.window).append(
+      svg("text", { class: "chunk-label", x: Math.max(4, Math.min(this.width - px - 4, want)), y: 15 }, text),
+      svg("path", { class: "chunk-bracket", d: `M${x0},${TRUNC_BAND - 2} v-5 H${x1} v5` }));
+    this.window.dataset.from = String(a);
+    this.window.dataset.to = String(b);
   }
 
   /** No trace: an empty network, and why, where the network was. */
   reset(reason) {
     this.trace = null;
     this.cols = [];
+    this.window = null;
     clear(this.container).append(el("p", { class: "hint empty-trace" },
       reason ? `Nothing to show: ${reason}` : "Type a sentence to unroll the network."));
     if (this.ledger) this.ledger.textContent = "";
@@ -233,6 +317,7 @@ export class UnrolledView {
       this.marker.setAttribute("width", gwid + 1.4);
       this.marker.setAttribute("height", ghei + 1.4);
     }
+    this.renderWindow();
     this.renderLedger();
     this.scrollIntoView();
   }
