@@ -7,7 +7,8 @@ the new ids; ``sample_steps`` draws the very same ids and says what each draw lo
 course's one-to-many picture), one frame per generated token t = 0..n-1:
 
 - ``input_index``: the token fed in (the prime's last token for t = 0, then the token drawn
-  at t - 1: the output fed back in as the next input);
+  at t - 1: the output fed back in as the next input); None for a prime token the vocabulary
+  does not know (engine.tokenize.NO_TOKEN: the model read the zero vector);
 - ``h`` (``c`` for an LSTM, ``pre`` for an RNN) and ``gates``: the cell after that input, as
   engine.trace.step_record gives them;
 - ``top``: the k most likely next tokens, ``{"index", "p", "p_model"}``, where ``p`` is the
@@ -28,6 +29,7 @@ import numpy as np
 
 from engine.heads import softmax
 from engine.model import ModelState, SequenceModel
+from engine.tokenize import NO_TOKEN
 from engine.trace import cell_frame
 
 TINY_TEMPERATURE = 1e-200  # below it z / T may overflow (|z| > 1e108): checked
@@ -140,7 +142,9 @@ def sample_steps(
     """The same draws as `sample`, one frame per generated token (the module docstring).
     Returns (the n frames, the final state)."""
     frames: list[dict] = []
-    inputs = [int(prime[-1])] if len(prime) else []
+    inputs: list[int | None] = [int(prime[-1])] if len(prime) else []
+    if inputs and inputs[0] == NO_TOKEN:
+        inputs[0] = None
 
     def on_draw(rec: dict, p: np.ndarray | None, k: int) -> None:
         p_model = rec["probs"]

@@ -183,8 +183,14 @@ class SampleStep(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     t: int = Field(description="0 for the first generated token.")
-    input_index: int = Field(description="The token fed in: the prime's last, then the drawn.")
-    input_token: str
+    input_index: int | None = Field(
+        description="The token fed in: the prime's last, then the drawn; null: a prime token "
+        "the model does not know (it read the zero vector)."
+    )
+    input_token: str = Field(description="As typed (the prime's) or drawn.")
+    input_seen_as: str | None = Field(
+        description='What the model read: a vocabulary token, "<unk>", or null (zero vector).'
+    )
     h: list[float]
     gates: dict[str, list[float]]
     top: list[SamplePrediction]
@@ -203,7 +209,10 @@ class Sample(BaseModel):
     vocab_kind: Literal["char", "word"]
     hidden_size: int
     gate_names: list[str]
-    prime: list[str] = Field(description="The prime's tokens.")
+    prime: list[str] = Field(description="The prime's tokens, as typed.")
+    prime_unknown: list[int] = Field(
+        description="The positions of the prime's tokens the model does not know."
+    )
     n: int
     temperature: float
     seed: int

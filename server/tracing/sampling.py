@@ -89,8 +89,12 @@ def generate(p: PreparedSample) -> dict:
     except SamplingError as e:
         raise ApiError(f"This model cannot generate text: {e}.") from e
     names = entry.output_names()
+    encoded = p.prime.encoded
     for frame in frames:
-        frame["input_token"] = names[frame["input_index"]]
+        if frame["t"] == 0:  # the prime's last token: as typed, and what the model read
+            frame["input_token"], frame["input_seen_as"] = encoded.tokens[-1], encoded.seen[-1]
+        else:
+            frame["input_token"] = frame["input_seen_as"] = names[frame["input_index"]]
         frame["token"] = names[frame["id"]]
         for q in frame["top"]:
             q["token"] = names[q["index"]]
@@ -104,6 +108,7 @@ def generate(p: PreparedSample) -> dict:
         "hidden_size": cfg.hidden_size,
         "gate_names": list(model.cells[-1][0].gate_names),
         "prime": p.prime.tokens,
+        "prime_unknown": encoded.unknown_steps,
         "n": req.n,
         "temperature": req.temperature,
         "seed": req.seed,

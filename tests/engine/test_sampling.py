@@ -90,6 +90,15 @@ def test_temperature_zero_is_the_argmax_and_small_temperatures_approach_it(cell)
     assert [f["id"] for f in tiny] == ids and all(f["p"] == 1.0 for f in tiny)
 
 
+def test_a_prime_may_end_on_a_token_the_model_does_not_know():
+    """NO_TOKEN (-1) is read as the zero vector, as in a trace; the frame says None."""
+    model = make_model("gru")
+    frames, _ = sample_steps(model, [3, -1], 4, 1.0, seed=1)
+    assert frames[0]["input_index"] is None and frames[1]["input_index"] == frames[0]["id"]
+    z = logits_along(model, [3, -1])[-1]
+    assert abs(frames[0]["p_model"] - softmax(z)[frames[0]["id"]]) < TOL
+
+
 def test_frames_carry_the_cell_state_of_each_step():
     model = make_model("lstm")
     frames, _ = sample_steps(model, [1], 6, 0.8, seed=2)

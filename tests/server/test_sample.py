@@ -75,7 +75,6 @@ def test_refusals_are_sentences(client):
         ({"top_k": 21}, 422, "top_k: at most 20"),
         ({"seed": -1}, 422, "seed"),
         ({"prime": "x" * 2001}, 422, "prime: at most 2000 characters"),
-        ({"prime": "twinkle QZ"}, 422, "vocabulary"),  # as a trace's text: not echoed
         ({"model": "no-such-model"}, 404, "GET /api/models"),
     ]
     for extra, status, words in cases:
@@ -83,7 +82,19 @@ def test_refusals_are_sentences(client):
         assert r.status_code == status, (extra, r.text)
         assert words in r.json()["detail"], (extra, r.json())
         assert "xxxxxxxxxx" not in r.json()["detail"]  # the input is never echoed
-        assert "QZ" not in r.json()["detail"]
+
+
+def test_a_prime_with_tokens_the_model_does_not_know_is_read_as_a_trace_reads_it(client):
+    gen = client.post("/api/sample", json=sample_body(prime="twinkle QZ", n=5)).json()
+    trace = client.post("/api/trace", json=trace_body("lstm-rhymes", "twinkle QZ")).json()
+    assert gen["prime"] == list("twinkle QZ") and gen["prime_unknown"] == trace["tokens_unknown"]
+    first = gen["steps"][0]
+    assert (first["input_index"], first["input_token"], first["input_seen_as"]) == (None, "Z", None)
+    assert [q["p_model"] for q in first["top"]] == pytest.approx(
+        [q["p"] for q in trace["steps"][-1]["top"]], abs=1e-12
+    )
+    second = gen["steps"][1]
+    assert second["input_index"] == first["id"] and second["input_seen_as"] == first["token"]
 
 
 def test_the_token_limit_is_a_setting(make_client):

@@ -218,7 +218,12 @@ export class GenerateView {
   drawText() {
     const r = this.result, box = clear(this.text);
     const sep = r.vocab_kind === "word" ? " " : "";
-    box.append(el("span", { class: "gen-prime", title: "The prime: your sentence" }, r.prime.join(sep)));
+    const unknown = new Set(r.prime_unknown || []);
+    r.prime.forEach((tok, i) => {
+      const text = (i ? sep : "") + tok;
+      if (!unknown.has(i)) box.append(el("span", { class: "gen-prime", title: "The prime: your sentence" }, text));
+      else box.append(el("span", { class: "gen-prime unknown", title: "The model does not know this token" }, text));
+    });
     for (let t = 0; t <= this.step; t++) {
       const tok = r.steps[t].token;
       const shown = tok === "\n" ? "↵\n" : tok;
@@ -251,6 +256,10 @@ export class GenerateView {
     root.append(svg("rect", { x: 10, y: 84, width: 110, height: 64, rx: 8, class: "gen-tokbox" }));
     root.append(svg("text", { x: 65, y: 126, class: "gen-big", "text-anchor": "middle", "data-role": "input",
       style: `font-size: ${bigSize(showToken(f.input_token))}px` }, showToken(f.input_token)));
+    if (f.input_seen_as !== f.input_token) {   // a prime token the model does not know, or normalised
+      const read = f.input_seen_as == null ? "read: zero vector" : `read as “${showToken(f.input_seen_as)}”`;
+      root.append(svg("text", { x: 65, y: 143, class: "gen-small gen-seen", "text-anchor": "middle" }, read));
+    }
     root.append(arrow(122, 116, 158, 116));
 
     // the cell and its state
