@@ -34,6 +34,7 @@ class Live:
     entry: Entry
     state: ModelState | None = None  # None: the zero state
     t: int = 0
+    layer: int = -1  # the layer the last trace showed: live frames show the same one
 
 
 class Session:
@@ -173,7 +174,7 @@ class Session:
         batch = binary or message.get("batch") is True
         suffix = "-binary" if binary else ""
         head = await self.traces.compute(prepared, "forward" + suffix)
-        self.live = Live(prepared.entry, head.final_state, head.T)
+        self.live = Live(prepared.entry, head.final_state, head.T, req.layer)
         # BPTT runs while the forward frames go out (compute shields it: a client that leaves
         # does not cancel it, and it still lands in the cache)
         tail = asyncio.ensure_future(self.traces.compute(prepared, "backward" + suffix))
@@ -233,7 +234,7 @@ class Session:
         request.check_work(live.entry, len(tokens), self.settings)
         encoded = live.entry.vocab.lookup(tokens)  # an unknown token is read, and marked
         live.state, frames = await self.traces.live_steps(
-            live.entry, live.state, encoded, live.t, self.top_k
+            live.entry, live.state, encoded, live.t, self.top_k, live.layer
         )
         live.t += len(frames)
         for frame in frames:

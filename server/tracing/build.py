@@ -179,16 +179,18 @@ def _head(fwd: Forward) -> dict:
     return {**fwd.head, "steps": fwd.steps}
 
 
-def live_steps(entry: Entry, state: ModelState | None, encoded: Encoded, t0: int, top_k: int):
+def live_steps(
+    entry: Entry, state: ModelState | None, encoded: Encoded, t0: int, top_k: int, layer: int = -1
+):
     """Live typing: one step per token from `state` (engine.trace.step_record), each a forward
-    frame numbered from t0, saying what the model read as a trace's steps do. Returns the
-    state after the last token and the frames."""
+    frame numbered from t0 showing `layer` (as the trace it continues), saying what the model
+    read as a trace's steps do. Returns the state after the last token and the frames."""
     names = entry.output_names()
     frames = []
     ids, unknown = encoded.ids.tolist(), encoded.unknown.tolist()
     read = zip(encoded.tokens, ids, unknown, encoded.seen, strict=True)
     for t, (token, token_id, is_unknown, seen_as) in enumerate(read, start=t0):
-        state, frame = step_record(entry.model, state, token_id, top_k=top_k)
+        state, frame = step_record(entry.model, state, token_id, top_k=top_k, layer=layer)
         _name_outputs(frame, names)
         frame.update(phase="forward", live=True, t=t, token=token)
         frame.update(unknown=is_unknown, seen_as=seen_as)

@@ -170,11 +170,13 @@ class TraceService:
 
     # -- live typing ------------------------------------------------------------------------
 
-    async def live_steps(self, entry: Entry, state: ModelState | None, encoded, t0, top_k):
+    async def live_steps(
+        self, entry: Entry, state: ModelState | None, encoded, t0, top_k, layer: int = -1
+    ):
         """Live typing's steps (server.tracing.build.live_steps), in a trace process (or a
         thread) under the trace bound: a big model's steps never hold up the event loop."""
         model = Prepared(None, None, encoded, None, None, (entry.id, entry.version, ""))
-        args = (state, encoded, t0, top_k)
+        args = (state, encoded, t0, top_k, layer)
         async with self.semaphore:
             job = (process.live_steps, model, *args)
             return (await self._elsewhere(job, tracing.live_steps, entry, *args))[0]

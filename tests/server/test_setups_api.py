@@ -92,3 +92,26 @@ def test_explicit_initial_state_of_a_wide_model(make_client, tmp_path):
         "/api/trace", json={"model": model_id, "text": "hell", "initial_state": {"h": h0[:39]}}
     )
     assert wrong.status_code == 422 and "40 numbers" in wrong.json()["detail"]
+
+
+def test_live_typing_shows_the_layer_the_trace_showed(make_client, tmp_path):
+    """A 2-layer model traced at layer 0: the live frames that continue it are layer 0's too."""
+    cfg = ModelConfig(cell="gru", vocab_size=len(VOCAB), hidden_size=5, num_layers=2, seed=3)
+    model = SequenceModel(cfg)
+    model_id = (
+        Registry(tmp_path / "data")
+        .add(model, VOCAB, source="trained", name="deep", task="next-char", description="")
+        .id
+    )
+    client = make_client()
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"model": model_id, "text": "hel", "layer": 0, "batch": True})
+        head, tail = ws.receive_json(), ws.receive_json()
+        assert head[0]["layer"] == 0 and tail[-1]["phase"] == "done"
+        ws.send_json({"type": "feed", "text": "lo"})
+        live = [ws.receive_json(), ws.receive_json()]
+    whole = build_trace(model, VOCAB.encode("hello"), layer=0)
+    for frame, step in zip(live, whole["steps"][3:], strict=True):
+        assert np.allclose(frame["h"], step["h"], atol=1e-12)
+    top = build_trace(model, VOCAB.encode("hello"), layer=1)
+    assert not np.allclose(live[-1]["h"], top["steps"][-1]["h"])

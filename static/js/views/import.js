@@ -75,10 +75,10 @@ export class ImportPanel {
       const detail = answer && typeof answer.detail === "string" ? answer.detail : resp.statusText;
       return this.say(detail, "error");
     }
-    this.say(`Imported as ${answer.id}: ${answer.description}`, "ok");
     this.form.reset();
     this.renderCell();
-    await this.onImported(answer);
+    await this.onImported(answer);   // listed and selected before the panel says it is done
+    this.say(`Imported as ${answer.id}: ${answer.description}`, "ok");
   }
 }
 
