@@ -1,0 +1,72 @@
+"""The models a server offers, and its health."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.tasks import TASK_NAMES
+from server.core.schemas.text import CellKind, Source
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Stats(BaseModel):
+    traces_active: int = Field(description="Traces computing now.")
+    traces_waiting: int = Field(description="Traces waiting for a compute slot.")
+    streams: int = Field(description="WebSocket traces being sent.")
+    sockets: int = Field(description="Open /ws sockets.")
+
+
+class ModelSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rnn-hello",
+                    "cell": "rnn",
+                    "description": "A tiny RNN that learned to spell 'hello'.",
+                    "task": "next-char",
+                    "vocab_kind": "char",
+                    "vocab_size": 4,
+                    "hidden_size": 8,
+                    "num_layers": 1,
+                    "bidirectional": False,
+                    "nonlinearity": "tanh",
+                    "source": "demo",
+                    "example": "hell",
+                }
+            ]
+        }
+    )
+    id: str
+    cell: CellKind
+    description: str
+    task: str = Field(description=f"What the model does: {', '.join(TASK_NAMES)}.")
+    vocab_kind: Literal["char", "word"]
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    bidirectional: bool
+    nonlinearity: Literal["tanh", "relu"] | None = Field(
+        None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
+    )
+    source: Source
+    example: str = Field(description="A text to try first.")
+
+
+class ModelDetail(ModelSummary):
+    vocab: list[str]
+    labels: list[str] | None = Field(None, description="Class names of a classifier.")
+    setup: str = Field(description="many-to-many (a prediction per step) or many-to-one.")
+    unk: str | None = Field(
+        None,
+        description="Tokens the vocabulary does not know are read as this token, if set; "
+        "otherwise as the zero vector.",
+    )
+    normalize: Literal["lower"] | None = Field(
+        None, description='"lower": the model lower-cases each token before reading it.'
+    )
