@@ -72,8 +72,11 @@ def test_temperature_zero_continues_h_with_ello_one_token_at_a_time(page, server
     before = generations(page)
     page.click("#gen-go")  # generate, then play from the first token
     wait_generated(page, before)
+    # the new generation plays to its last step (the previous one may have ended at step 7 too)
     page.wait_for_function(
-        "() => document.getElementById('gen-step-label').dataset.step === '7'", timeout=15000
+        "() => document.getElementById('gen-step-label').dataset.step === '7'"
+        " && document.getElementById('gen-text').dataset.generated.length === 8",
+        timeout=15000,
     )
     assert generated(page) == "ellohell"
     assert page.text_content("#gen-text") == "hellohell"  # the prime, then what was drawn

@@ -19,7 +19,8 @@ def classroom(make_client, monkeypatch):
     monkeypatch.setattr("server.web.trust.lan_addresses", lambda: ["192.168.1.5"])
     monkeypatch.setattr("socket.gethostname", lambda: "teachers-laptop")
     monkeypatch.setattr("socket.getfqdn", lambda: "teachers-laptop.lan")
-    client = make_client(host="0.0.0.0", port=8000, allowed_hosts=[])
+    # max_training_jobs: a cancelled job may still be stopping when the next one starts
+    client = make_client(host="0.0.0.0", port=8000, allowed_hosts=[], max_training_jobs=10)
     client.base_url = "http://localhost:8000"
     return client
 
