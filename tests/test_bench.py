@@ -1,4 +1,4 @@
-"""The classroom benchmark runs (a few students) and reports no errors in each message mode."""
+"""The benchmarks run with small arguments and report their figures (they are not timed tests)."""
 
 import re
 import subprocess
@@ -39,3 +39,19 @@ def test_health_under_load_benchmark_runs_clean():
     assert re.search(r"trace\s+200: \d+", out.stdout) and "typing     ok:" in out.stdout
     p99 = re.search(r"/api/health \(\d+ requests\)\s+p50 [\d.]+ ms\s+p99 ([\d.]+) ms", out.stdout)
     assert p99 and float(p99.group(1)) > 0
+
+
+def test_train_benchmark_runs_and_reports():
+    out = subprocess.run(
+        [sys.executable, "bench/train.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"first step loss difference [\d.e+-]+ \(ok", out.stdout)
+    assert re.search(r"engine\s+[\d.]+ steps/s", out.stdout)
+    assert re.search(r"torch\s+[\d.]+ steps/s", out.stdout)
+    assert re.search(r"ratio\s+[\d.]+x torch", out.stdout)
+    assert re.search(r"hello .*loss per char < 0\.1 after \d+ steps in [\d.]+ s", out.stdout)
