@@ -1,5 +1,7 @@
 """`unrolled` (or `python -m server`): serve the page and open it in a browser.
 
+`unrolled train ...` trains a model from the command line instead (server/train_cli.py).
+
 Every option also reads from the environment (`UNROLLED_HOST`, `UNROLLED_PORT`, ...); the
 command line wins. `--port 0` binds a free port and prints the real address.
 """
@@ -26,6 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="unrolled",
         description="Watch a recurrent network think: serve Unrolled and open it in a browser.",
+        epilog="unrolled train --help: train a model from the command line.",
     )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; env UNROLLED_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000; 0 = any free port)")
@@ -100,6 +103,12 @@ def app_from_env():
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        from server import train_cli
+
+        train_cli.main(argv[1:])
+        return
     settings = settings_from(parse_args(argv))
     try:
         sock = bind(settings.host, settings.port)
