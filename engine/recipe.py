@@ -56,6 +56,13 @@ def tokens_per_update(task: Task, cfg: TrainConfig) -> int:
     return min(cfg.seq_len, len(task.vocabulary().encode(task.text)) - 1)
 
 
+def smoothed_loss(previous: float | None, raw_loss: float, per_update: int) -> float:
+    """The loss per predicted token, smoothed over updates (0.9 of the previous, 0.1 of this
+    one): comparable across tasks and chunk lengths. `previous` None starts the average."""
+    loss = float(raw_loss) / per_update
+    return loss if previous is None else 0.9 * previous + 0.1 * loss
+
+
 def train_task(
     task: Task,
     cell: str,

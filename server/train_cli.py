@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> str:
         bar = progress.add_task("train", total=args.steps, loss="-")
 
         def on_step(info: dict) -> None:
-            now = float(info["raw_loss"]) / per_update
-            loss.append(now if not loss else 0.9 * loss[-1] + 0.1 * now)
+            loss.append(
+                recipe.smoothed_loss(loss[-1] if loss else None, info["raw_loss"], per_update)
+            )
             progress.update(bar, completed=info["step"], loss=f"{loss[-1]:.4f}")
 
         def on_sample(text: str) -> None:

@@ -182,12 +182,10 @@ class Jobs:
                 sample_every=max(req.steps // 10, 20),
                 sample_len=60,
             )
-            # Loss per predicted token, smoothed: comparable across tasks and chunk lengths.
             per_update = recipe.tokens_per_update(task, train_cfg)
 
             def on_step(info: dict) -> None:
-                loss = float(info["raw_loss"]) / per_update
-                smooth = loss if job.loss is None else 0.9 * job.loss + 0.1 * loss
+                smooth = recipe.smoothed_loss(job.loss, info["raw_loss"], per_update)
                 job.touch(step=info["step"], loss=smooth, eta_seconds=info["eta"])
 
             def on_sample(text: str) -> None:

@@ -8,8 +8,6 @@ import copy
 import io
 import json
 import logging
-import subprocess
-import sys
 import time
 import tracemalloc
 import zipfile
@@ -20,41 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.storage import META_KEY
-from server.core.paths import DEMO_MODELS_DIR
-
-DEMO_IDS = {p.stem for p in DEMO_MODELS_DIR.glob("*.npz")}
-
-
-def demo_file(name: str = "rnn-hello") -> tuple[dict, dict[str, np.ndarray]]:
-    """A demo model file's metadata and arrays, to be changed and written back."""
-    with np.load(DEMO_MODELS_DIR / f"{name}.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    meta = json.loads(arrays.pop(META_KEY).tobytes())
-    return meta, arrays
-
-
-def model_file(meta: object, arrays: dict[str, np.ndarray]) -> bytes:
-    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays, **{META_KEY: blob})
-    return buf.getvalue()
-
-
-def poisoned(**changes) -> bytes:
-    meta, arrays = demo_file()
-    meta.update(changes)
-    return model_file(meta, arrays)
-
-
-def upload(client, data: bytes, **form):
-    return client.post("/api/models/import", files={"file": ("model.npz", data)}, data=form)
-
-
-def user_models(client) -> list[dict]:
-    r = client.get("/api/models")
-    assert r.status_code == 200, r.text
-    return [m for m in r.json() if m["source"] != "demo"]
-
+from tests.server.model_files import DEMO_IDS, demo_file, model_file, poisoned, upload, user_models
 
 # -- metadata ---------------------------------------------------------------------------------
 
@@ -261,103 +225,6 @@ def test_a_state_dict_claiming_a_million_layers_is_refused(client):
     assert r.status_code == 422 and "layers" in r.json()["detail"]
 
 
-# -- the quota --------------------------------------------------------------------------------
-
-
-def test_past_the_model_quota_uploads_are_refused_and_nothing_is_deleted(make_client, settings):
-    c = make_client(max_user_models=2)
-    kept = [upload(c, poisoned(example=f"he{i}")).json()["id"] for i in range(2)]
-    r = upload(c, poisoned(example="hell"))
-    assert r.status_code == 409
-    assert "max_user_models" in r.json()["detail"] and "deleted" in r.json()["detail"]
-    assert sorted(m["id"] for m in user_models(c)) == sorted(kept)
-    assert sorted(p.name for p in (settings.data_dir / "models").iterdir()) == sorted(
-        f"{i}.npz" for i in kept
-    )
-
-
-def test_past_the_disk_quota_uploads_are_refused(make_client, settings):
-    c = make_client(max_user_models_mb=0)
-    r = upload(c, poisoned())
-    assert r.status_code == 409 and "max_user_models_mb" in r.json()["detail"]
-    assert user_models(c) == []
-    assert list((settings.data_dir / "models").glob("*")) == []
-
-
-def test_the_model_list_has_no_vocabularies(client):
-    meta, arrays = demo_file("gru-question")
-    m = upload(client, model_file(meta, arrays)).json()
-    assert len(m["vocab"]) == 31  # the detail has it...
-    listed = client.get("/api/models").json()
-    assert all("vocab" not in x and "labels" not in x for x in listed)  # ...the list does not
-    assert len(client.get("/api/models").content) < 800 * len(listed)
-
-
-# -- saves ------------------------------------------------------------------------------------
-
-KILLED_SAVE = """
-import os, signal, sys
-from pathlib import Path
-from server.models import registry as reg
-from engine.storage import load_model
-
-def save_then_die(f, *args, **kwargs):
-    f.write(b"PK half a model")
-    f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-r = reg.Registry(Path(sys.argv[1]))
-m = load_model(reg.DEMO_MODELS_DIR / "rnn-hello.npz")
-reg.save_model = save_then_die
-r.add(m.model, m.vocab, source="trained", name="x", task="next-char", description="x")
-"""
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_a_killed_save_leaves_no_temp_file_at_the_next_start(make_client, settings):
-    run = subprocess.run(
-        [sys.executable, "-c", KILLED_SAVE, str(settings.data_dir)], capture_output=True
-    )
-    assert run.returncode == -9, run.stderr
-    folder = settings.data_dir / "models"
-    assert [p.suffix for p in folder.iterdir()] == [".tmp"]  # what the killed save left
-    c = make_client()
-    assert list(folder.iterdir()) == []
-    assert user_models(c) == []
-
-
-def test_a_temp_file_being_written_by_a_live_process_is_kept(make_client, settings):
-    import os
-
-    folder = settings.data_dir / "models"
-    folder.mkdir(parents=True)
-    live = folder / f".x-123456.{os.getppid()}.tmp"
-    live.write_bytes(b"being written")
-    old_style = folder / "x-abcdef.tmp"
-    old_style.write_bytes(b"left by an older version")
-    make_client()
-    assert live.exists() and not old_style.exists()
-
-
-def test_a_file_that_turns_bad_or_goes_away_is_no_longer_served(client, settings):
-    folder = settings.data_dir / "models"
-    folder.mkdir(parents=True)
-    planted = folder / "planted.npz"
-    planted.write_bytes(poisoned(source="trained", id="planted"))
-    registry = client.app.state.registry
-    registry.rescan()
-    assert [m["id"] for m in user_models(client)] == ["planted"]
-    planted.write_bytes(poisoned(source="trained", id="planted", example=123))
-    registry.rescan()
-    assert user_models(client) == []
-    planted.write_bytes(poisoned(source="trained", id="planted"))
-    registry.rescan()
-    assert [m["id"] for m in user_models(client)] == ["planted"]
-    planted.unlink()
-    registry.rescan()
-    assert user_models(client) == []
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     cell=st.sampled_from(["rnn", "lstm", "gru"]),
@@ -391,11 +258,3 @@ def test_the_size_check_counts_what_the_engine_builds(
     )
     built = SequenceModel(cfg).params
     assert parameter_count(cfg) == sum(a.size for a in built.values())
-
-
-def test_training_past_the_model_quota_is_refused_before_it_trains(make_client):
-    c = make_client(max_user_models=1)
-    upload(c, poisoned(example="he"))
-    r = c.post("/api/train", json={"task": "hello", "cell": "rnn", "hidden_size": 8, "steps": 50})
-    assert r.status_code == 409 and "max_user_models" in r.json()["detail"]
-    assert len(user_models(c)) == 1
