@@ -4,11 +4,17 @@ One recipe for the demo models (scripts/train_demos.py) and the models trained f
 (the server's training jobs), so both are built and trained the same way:
 
     vocab   = task.vocabulary()
-    config  = model_config(task, vocab, cell, hidden_size, num_layers, seed)
-              # a classifier: many-to-one over its labels; otherwise a next-token
-              # language model: many-to-many over the vocabulary
+    config  = model_config(task, vocab, cell, hidden_size, num_layers, seed, **network)
+              # the task's set-up (task.setup): a classifier is many-to-one over its labels,
+              # a language model or a fill-blank model many-to-many over the vocabulary, the
+              # one-to-one and one-to-many tasks read one token and output tokens
     trained = train_task(task, cell, hidden_size, train_cfg, ...)   # train_examples or train_lm
-    meta    = metadata(task)                                         # task name, example, labels
+    meta    = metadata(task)               # task name, example, labels, steps (one-to-many)
+
+``network`` options (all off by default, so the existing models are built as before):
+``bidirectional``, ``peephole`` (LSTM), ``jordan``: output-to-hidden recurrence, as a Jordan
+network has it *instead of* hidden-to-hidden: the cell's weight_hh starts at zero and is not
+trained (TrainConfig.frozen), so y_{t-1} is the only path from one step to the next.
 
 ``tokens_per_update`` is how many predictions one update's loss sums (1 for a classifier, the
 chunk length for a language model): dividing by it gives a loss per token that compares across
@@ -18,7 +24,7 @@ tasks and chunk lengths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.model import ModelConfig, SequenceModel
 from engine.tasks import Task
@@ -35,25 +41,40 @@ class Trained:
 
 
 def model_config(
-    task: Task, vocab: Vocabulary, cell: str, hidden_size: int, num_layers: int = 1, seed: int = 0
+    task: Task,
+    vocab: Vocabulary,
+    cell: str,
+    hidden_size: int,
+    num_layers: int = 1,
+    seed: int = 0,
+    bidirectional: bool = False,
+    peephole: bool = False,
+    jordan: bool = False,
 ) -> ModelConfig:
-    """The model a task trains: many-to-one over the labels, or a many-to-many language model."""
+    """The model a task trains: the task's set-up, over its labels or its vocabulary."""
     return ModelConfig(
         cell=cell,
         vocab_size=len(vocab),
         hidden_size=hidden_size,
         num_layers=num_layers,
+        bidirectional=bidirectional,
         output_size=len(task.labels) if task.classify else len(vocab),
-        setup="many-to-one" if task.classify else "many-to-many",
+        setup=task.setup,
+        peephole=peephole,
+        jordan=jordan,
         seed=seed,
     )
 
 
+JORDAN_FROZEN = ("rnn.weight_hh_l0",)  # a Jordan network has no hidden-to-hidden recurrence
+
+
 def tokens_per_update(task: Task, cfg: TrainConfig) -> int:
-    """How many predictions one update's loss sums (as train_lm cuts the text into chunks)."""
-    if task.classify:
-        return 1
-    return min(cfg.seq_len, len(task.vocabulary().encode(task.text)) - 1)
+    """How many predictions one update's loss sums (as train_lm cuts the text into chunks; one
+    per example's step with a target otherwise)."""
+    if task.kind == "lm":
+        return min(cfg.seq_len, len(task.vocabulary().encode(task.text)) - 1)
+    return task.steps if task.kind == "one-to-many" else 1
 
 
 def smoothed_loss(previous: float | None, raw_loss: float, per_update: int) -> float:
@@ -73,12 +94,17 @@ def train_task(
     on_step: Callable[[dict], None] | None = None,
     on_sample: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    **network: bool,
 ) -> Trained:
-    """Build the task's model (weights from `seed`) and train it with `cfg`; the callbacks are
-    engine.train's (on_sample: language models only)."""
+    """Build the task's model (weights from `seed`, `network` options as model_config's) and
+    train it with `cfg`; the callbacks are engine.train's (on_sample: language models only)."""
     vocab = task.vocabulary()
-    model = SequenceModel(model_config(task, vocab, cell, hidden_size, num_layers, seed))
-    if task.classify:
+    model = SequenceModel(model_config(task, vocab, cell, hidden_size, num_layers, seed, **network))
+    if network.get("jordan"):
+        for name in JORDAN_FROZEN:
+            model.params[name][...] = 0.0
+        cfg = replace(cfg, frozen=tuple(sorted({*cfg.frozen, *JORDAN_FROZEN})))
+    if task.kind != "lm":
         examples = task.encoded_examples(vocab)
         result = train_examples(model, examples, cfg, on_step, should_stop=should_stop)
     else:
@@ -95,15 +121,24 @@ def train_task(
 
 
 def score(trained: Trained) -> dict:
-    """A classifier's loss and accuracy over its examples; a language model's smoothed loss."""
-    if trained.task.classify:
-        return evaluate(trained.model, trained.task.encoded_examples(trained.vocab))
-    return {"loss": trained.result.loss}
+    """The loss and accuracy over the training examples (and the held-out ones, when the task
+    has them); a language model's smoothed loss."""
+    task, vocab = trained.task, trained.vocab
+    if task.kind == "lm":
+        return {"loss": trained.result.loss}
+    out = evaluate(trained.model, task.encoded_examples(vocab))
+    if task.held_out:
+        held = evaluate(trained.model, task.encoded_examples(vocab, task.held_out))
+        out.update({f"held_out_{k}": v for k, v in held.items()})
+    return out
 
 
 def metadata(task: Task) -> dict:
-    """What a model file records about its task: the task name, an example, the labels."""
+    """What a model file records about its task: the task name, an example, the labels, and
+    how many steps a one-to-many model generates."""
     meta = {"task": task.name, "example": task.example}
     if task.labels:
         meta["labels"] = list(task.labels)
+    if task.steps is not None:
+        meta["steps"] = task.steps
     return meta

@@ -7,9 +7,14 @@ Default targets (``default_targets``):
   next input token ids[t+1]; the last step has none (its next token is not known), nor has a
   step whose next token is not one of the outputs, or is a token the vocabulary does not know
   (NO_TOKEN: there is nothing to score the guess against);
+- a fill-in-the-blank model (a many-to-many token model given the blank's id, ``blank``:
+  engine.tasks.FILL_BLANK) explains its guess at each blank: the target there is its own most
+  likely word; the other steps have none (it was trained with a loss at the blank only);
 - a classifier (many-to-one or one-to-one, cross-entropy) explains its own answer: its target
   is its predicted label, the argmax of its output;
-- anything else (one-to-many, squared error, vector inputs): no target, so no loss and zero
+- a one-to-many model with cross-entropy explains the sequence it generates: each step's
+  target is that step's argmax;
+- anything else (squared error, many-to-many on vectors): no target, so no loss and zero
   gradients.
 
 Given targets (``as_targets``): ints for cross-entropy, one per output step, -1 or None for
@@ -34,15 +39,25 @@ def next_tokens(ids: np.ndarray, output_size: int) -> np.ndarray:
     return targets
 
 
-def default_targets(model, run) -> np.ndarray:
-    """The targets of a run when none are given (see the module docstring)."""
+def blank_targets(ids: np.ndarray, outputs: np.ndarray, blank: int) -> np.ndarray:
+    """(T,) the argmax of the outputs at the steps that read `blank`, NO_TARGET elsewhere."""
+    ids = np.asarray(ids, dtype=np.int64)
+    guesses = np.asarray(outputs, dtype=np.float64).argmax(axis=1).astype(np.int64)
+    return np.where(ids == blank, guesses, NO_TARGET)
+
+
+def default_targets(model, run, blank: int | None = None) -> np.ndarray:
+    """The targets of a run when none are given (see the module docstring); `blank`: the
+    blank token's id of a fill-in-the-blank model."""
     cfg = model.config
     T_out = len(run.out_idx)
     if cfg.loss == "mse":
         return np.full((T_out, cfg.output_size), np.nan)
     if cfg.setup == "many-to-many" and run.ids is not None:
+        if blank is not None:
+            return blank_targets(run.ids, run.outputs, blank)
         return next_tokens(run.ids, cfg.output_size)
-    if cfg.setup in ("many-to-one", "one-to-one"):
+    if cfg.setup in ("many-to-one", "one-to-one", "one-to-many"):
         return np.asarray(run.outputs, dtype=np.float64).argmax(axis=1).astype(np.int64)
     return np.full(T_out, NO_TARGET, dtype=np.int64)
 
@@ -61,10 +76,10 @@ def as_targets(model, targets, T_out: int | None = None) -> np.ndarray:
     return t
 
 
-def targets_for(model, run, targets=None) -> np.ndarray:
+def targets_for(model, run, targets=None, blank: int | None = None) -> np.ndarray:
     """The given targets, checked against the run, or the default ones when None."""
     if targets is None:
-        return default_targets(model, run)
+        return default_targets(model, run, blank)
     return as_targets(model, targets, len(run.out_idx))
 
 

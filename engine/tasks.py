@@ -1,7 +1,18 @@
 """Training tasks and their names, shared by scripts/train_demos.py and the server.
 
-Task names (what a model file's "task" says, ``task_name``): "next-char" and "next-word" for a
-language model (the next token, at that level), "classify" for one label per text.
+Task names (what a model file's "task" says, ``Task.name``): "next-char" and "next-word" for a
+language model (the next token, at that level), "classify" for one label per text, "fill-blank"
+for the word at a blank (``BLANK``, "___") read from both sides, "generate" for a sequence
+generated from a single input (one-to-many).
+
+Task kinds (``Task.kind``) and the set-up each trains (``Task.setup``):
+- "lm": a next-token language model over ``text`` (many-to-many);
+- CLASSIFY: one label per text, ``examples`` = (text, label index) (many-to-one);
+- FILL_BLANK: ``pairs`` = (sentence with one BLANK, the word it stands for); a many-to-many word
+  model whose output at each step is a word, with the loss only at the blank;
+- "one-to-one": ``pairs`` = (one token, the token it maps to);
+- "one-to-many": ``pairs`` = (one token, the ``steps`` tokens it generates).
+``held_out`` holds data of the same form never used in training (engine/network_tasks.py).
 
 Built-in tasks (BUILTIN), and the user's own text (text_task):
 - hello:    next character of "hello" over h, e, l, o (the smallest thing an RNN can learn);
@@ -27,7 +38,17 @@ import numpy as np
 from engine.tokenize import Vocabulary
 
 CLASSIFY = "classify"
-TASK_NAMES = ("next-char", "next-word", CLASSIFY)
+FILL_BLANK = "fill-blank"
+GENERATE = "generate"
+TASK_NAMES = ("next-char", "next-word", CLASSIFY, FILL_BLANK, GENERATE)
+BLANK = "___"  # the blank of a fill-blank sentence: one word token (\w+)
+KIND_SETUPS = {
+    "lm": "many-to-many",
+    CLASSIFY: "many-to-one",
+    FILL_BLANK: "many-to-many",
+    "one-to-one": "one-to-one",
+    "one-to-many": "one-to-many",
+}
 
 
 def task_name(level: str, classify: bool) -> str:
@@ -105,29 +126,62 @@ def question_examples() -> list[tuple[str, int]]:
 class Task:
     id: str
     description: str
-    kind: str  # "lm" (next token) | CLASSIFY (one label per text)
+    kind: str  # a key of KIND_SETUPS (see the module docstring)
     level: str = "char"
     text: str = ""  # lm: the training text
     examples: list[tuple[str, int]] = field(default_factory=list)  # classify
     labels: list[str] | None = None
     example: str = ""  # a text to try the trained model on
     normalize: str | None = None  # the vocabulary's normalisation (engine.tokenize)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # fill-blank, one-to-*
+    held_out: str | list = ""  # data of the training data's form, never trained on
+    steps: int | None = None  # one-to-many: how many tokens each input generates
 
     @property
     def classify(self) -> bool:
         return self.kind == CLASSIFY
 
     @property
+    def setup(self) -> str:
+        """The set-up a model of this task has (engine/model.py)."""
+        return KIND_SETUPS[self.kind]
+
+    @property
     def name(self) -> str:
         """The task name a model trained on it carries ("next-char", "classify", ...)."""
+        if self.kind == FILL_BLANK:
+            return FILL_BLANK
+        if self.kind == "one-to-many":
+            return GENERATE
         return task_name(self.level, self.classify)
 
     def vocabulary(self) -> Vocabulary:
-        text = self.text if self.kind == "lm" else " ".join(t for t, _ in self.examples)
+        """Every token of the inputs and of the outputs, in order of first appearance."""
+        if self.kind == "lm":
+            text = self.text
+        elif self.classify:
+            text = " ".join(t for t, _ in self.examples)
+        else:
+            sep = " " if self.level == "word" else ""
+            text = sep.join(f"{a}{sep}{b}" for a, b in self.pairs)
         return Vocabulary.from_text(text, level=self.level, normalize=self.normalize)
 
-    def encoded_examples(self, vocab: Vocabulary) -> list[tuple[np.ndarray, int]]:
-        return [(vocab.encode(text), label) for text, label in self.examples]
+    def encoded_examples(self, vocab: Vocabulary, data: list | None = None) -> list[tuple]:
+        """(input ids, target) pairs as engine.train.train_examples takes them: a label for a
+        classifier, else one target id per output step (-1: no loss there). `data`: other
+        examples or pairs of the same form (e.g. held_out); default the training ones."""
+        if self.classify:
+            return [(vocab.encode(t), label) for t, label in (data or self.examples)]
+        out = []
+        for text, target in data or self.pairs:
+            ids = vocab.encode(text)
+            if self.kind == FILL_BLANK:  # the word at the blank, no loss elsewhere
+                want = np.full(len(ids), -1, dtype=np.int64)
+                want[ids == vocab.encode(BLANK)[0]] = vocab.encode(target)[0]
+            else:
+                want = vocab.encode(target)
+            out.append((ids, want))
+        return out
 
 
 BUILTIN: dict[str, Task] = {

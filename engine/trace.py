@@ -195,11 +195,13 @@ def build_forward(
     frames: bool = True,
     rows: Rows | None = None,
     truncate_mode: str = "chunked",
+    blank: int | None = None,
 ) -> Forward:
     """The forward pass over `ids`: per-step frames and the loss (build_backward does BPTT).
 
     frames=False leaves `steps` empty: for a caller that only wants the backward half.
     `rows` cuts the per-step vectors of the frames (see the module's docstring).
+    `blank`: a fill-in-the-blank model's blank id, for the default targets (engine/targets.py).
     """
     cfg = model.config
     L = cfg.num_layers
@@ -210,7 +212,7 @@ def build_forward(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         run = model.forward(ids, state, steps=steps)
         T = run.x.shape[0]
-        tg = targets_for(model, run, targets)
+        tg = targets_for(model, run, targets, blank)
         losses = heads.loss_forward(cfg.loss, run.outputs, tg)  # (T_out,) as run.backward's
         has = heads.has_target(cfg.loss, tg)  # (T_out,)
         fwd = Forward(

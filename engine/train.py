@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.heads import loss_forward
 from engine.model import SequenceModel
-from engine.optim import clip_by_value, make_optimizer
+from engine.optim import clip_by_global_norm, clip_by_value, make_optimizer
 from engine.sample import sample
 from engine.targets import as_targets, next_tokens, one_to_many_steps
 
@@ -48,6 +48,7 @@ class TrainConfig:
     sample_len: int = 200  # tokens per sample
     temperature: float = 1.0  # sampling temperature
     seed: int = 0  # example order and sampling
+    frozen: tuple[str, ...] = ()  # parameter names kept as they are (not trained)
 
 
 @dataclass
@@ -96,12 +97,22 @@ class _Progress:
 
 
 def _update(model: SequenceModel, opt, run, targets, cfg: TrainConfig):
-    res = run.backward(
-        targets, truncate=cfg.truncate, clip=cfg.clip_norm, truncate_mode=cfg.truncate_mode
-    )
+    if not cfg.frozen:
+        res = run.backward(
+            targets, truncate=cfg.truncate, clip=cfg.clip_norm, truncate_mode=cfg.truncate_mode
+        )
+        if cfg.clip_value is not None:
+            clip_by_value(res.params, cfg.clip_value)
+        opt.step(model.params, res.params)
+        return res
+    # frozen parameters: their gradients are dropped before clipping, and they are not stepped
+    res = run.backward(targets, truncate=cfg.truncate, truncate_mode=cfg.truncate_mode)
+    grads = {k: g for k, g in res.params.items() if k not in cfg.frozen}
+    if cfg.clip_norm is not None:
+        clip_by_global_norm(grads, cfg.clip_norm)
     if cfg.clip_value is not None:
-        clip_by_value(res.params, cfg.clip_value)
-    opt.step(model.params, res.params)
+        clip_by_value(grads, cfg.clip_value)
+    opt.step({k: w for k, w in model.params.items() if k in grads}, grads)
     return res
 
 

@@ -3,6 +3,7 @@
     python scripts/train_demos.py            # writes server/demo_models/*.npz
     python scripts/train_demos.py --out DIR  # elsewhere
     python scripts/train_demos.py --metadata-only  # keep the weights, rewrite the metadata
+    python scripts/train_demos.py --only gru-blank-bi,gru-blank-fwd  # just these
 
 One model per cell type, each on a real task (engine/tasks.py), trained by the recipe the
 page's training uses too (engine/recipe.py):
@@ -10,6 +11,9 @@ page's training uses too (engine/recipe.py):
 - lstm-rhymes   an LSTM continues nursery rhymes, character by character;
 - rnn-rhymes, gru-rhymes  the same task for an RNN and a GRU, so the page can compare them;
 - gru-question  a GRU tells "you are good" (statement) from "are you good" (question).
+The networks of the course, each on a task of engine/network_tasks.py (DEMOS_NETWORKS, in
+scripts/demo_networks.py): a 2-layer GRU, a bidirectional fill-in-the-blank model and its
+forward-only twin, one-to-one and one-to-many models, Jordan vs Elman, a peephole LSTM.
 Takes well under two minutes on a laptop. ``--metadata-only`` writes what this script says
 about each model (description, vocabulary with its normalisation, task, example, labels) into
 the existing files without training: the weights, and so the checksum, stay bit-identical.
@@ -27,10 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from engine import recipe  # noqa: E402
 from engine.model import SequenceModel  # noqa: E402
+from engine.network_tasks import TASKS  # noqa: E402
 from engine.storage import load_model, save_model  # noqa: E402
-from engine.tasks import BUILTIN  # noqa: E402
 from engine.tokenize import Vocabulary  # noqa: E402
 from engine.train import TrainConfig  # noqa: E402
+from scripts.demo_networks import DEMOS_NETWORKS  # noqa: E402
 
 DEMOS = [
     {
@@ -84,18 +89,21 @@ DEMOS = [
         "says whether it is a statement ('you are good') or a question ('are you good'). The "
         "words are the same: only their order, remembered in the hidden state, differs.",
     },
+    *DEMOS_NETWORKS,
 ]
+NETWORK_OPTIONS = ("num_layers", "bidirectional", "peephole", "jordan")
 
 
 def train_demo(spec: dict) -> recipe.Trained:
+    options = {k: spec[k] for k in NETWORK_OPTIONS if k in spec}
     return recipe.train_task(
-        BUILTIN[spec["task"]], spec["cell"], spec["hidden_size"], spec["train"]
+        TASKS[spec["task"]], spec["cell"], spec["hidden_size"], spec["train"], **options
     )
 
 
 def save_demo(path: Path, spec: dict, model: SequenceModel, vocab: Vocabulary) -> None:
     """The demo's file: its weights and everything this script says about it."""
-    meta = recipe.metadata(BUILTIN[spec["task"]])
+    meta = recipe.metadata(TASKS[spec["task"]])
     task_name = meta.pop("task")
     extra = {"id": spec["id"], "source": "demo", **meta}
     save_model(
@@ -105,7 +113,7 @@ def save_demo(path: Path, spec: dict, model: SequenceModel, vocab: Vocabulary) -
 
 def rewrite_metadata(path: Path, spec: dict) -> None:
     """Save the file's own weights again with the script's metadata (no training)."""
-    vocab = BUILTIN[spec["task"]].vocabulary()
+    vocab = TASKS[spec["task"]].vocabulary()
     old = load_model(path)
     if old.vocab.tokens != vocab.tokens or old.vocab.level != vocab.level:
         raise SystemExit(f"{path}: its vocabulary is not the task's; train it again instead")
@@ -119,9 +127,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--metadata-only", action="store_true", help="keep the weights, rewrite the metadata"
     )
+    parser.add_argument("--only", help="comma-separated demo ids: train (or rewrite) only these")
     args = parser.parse_args(argv)
+    specs = DEMOS
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = sorted(set(wanted) - {spec["id"] for spec in DEMOS})
+        if unknown:
+            parser.error(f"--only: no demo named {', '.join(unknown)}")
+        specs = [spec for spec in DEMOS if spec["id"] in wanted]
     args.out.mkdir(parents=True, exist_ok=True)
-    for spec in DEMOS:
+    for spec in specs:
         path = args.out / f"{spec['id']}.npz"
         if args.metadata_only:
             rewrite_metadata(path, spec)

@@ -94,6 +94,7 @@ class StoredMetadata(BaseModel):
     example: Annotated[Text, Field(max_length=2000)] = ""
     labels: Annotated[list[Token], Field(min_length=1), AfterValidator(_distinct)] | None = None
     name: Annotated[Text, Field(max_length=100)] | None = None
+    steps: Size | None = None  # one-to-many: how many steps a trace runs when not told
 
 
 def _where(loc: tuple) -> str:

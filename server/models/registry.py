@@ -106,6 +106,7 @@ class Entry:
             "vocab": list(self.vocab.tokens),
             "labels": self.labels,
             "setup": self.model.config.setup,
+            "steps": self.stored.steps,
             "unk": self.vocab.unk,
             "normalize": self.vocab.normalize,
         }

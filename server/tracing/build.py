@@ -111,6 +111,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = 
         steps=p.steps,
         frames=frames,
         rows=rows,
+        blank=p.blank,  # a fill-in-the-blank model's default targets: its guess at the blank
     )
 
 

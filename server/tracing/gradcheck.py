@@ -11,6 +11,7 @@ import copy
 import math
 
 from engine.gradcheck import check_hidden, check_param
+from engine.targets import blank_targets
 from server.core.errors import ApiError
 from server.core.schemas import GradcheckRequest, RunRequest, TraceRequest
 from server.tracing.build import Prepared
@@ -19,6 +20,8 @@ from server.tracing.request import GATES
 
 def run_check(p: Prepared, req: GradcheckRequest) -> dict:
     model, targets = p.entry.model, p.targets  # None: engine.targets' defaults, as the trace's
+    if targets is None and p.blank is not None:  # a fill-in-the-blank model's, as the trace's
+        targets = blank_targets(p.ids, model.forward(p.ids, p.state).outputs, p.blank)
     common = {
         "state": p.state,
         "truncate": req.truncate,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.model import ModelState
+from engine.tasks import BLANK, FILL_BLANK
 from engine.tokenize import Encoded
 from server.core import limits
 from server.core.errors import ApiError
@@ -34,6 +35,7 @@ class Prepared:
     state: ModelState | None
     key: tuple  # cache key: (model id, model version, the request as JSON)
     steps: int | None = None  # one-to-many: how many steps to run from the one input
+    blank: int | None = None  # fill-in-the-blank model: the blank's id (its default targets)
 
     @property
     def tokens(self) -> list[str]:
@@ -186,17 +188,27 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
             'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
         )
     encoded = tokenize(entry, req.text, s.max_tokens)
-    steps = _steps(cfg.setup, req, len(encoded), s.max_tokens)
+    steps = _steps(cfg.setup, req, len(encoded), s.max_tokens, entry.stored.steps)
     check_work(entry, steps or len(encoded), s)
     targets = _targets(entry, req, steps or len(encoded))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-    return Prepared(entry, req, encoded, targets, state, key, steps)
+    return Prepared(entry, req, encoded, targets, state, key, steps, blank_id(entry))
 
 
-def _steps(setup: str, req: TraceRequest, T: int, max_steps: int) -> int | None:
-    """How many steps a one-to-many model runs (None for the other set-ups); a set-up that
-    reads one token refuses more."""
+def blank_id(entry: Entry) -> int | None:
+    """A fill-in-the-blank model's blank token id (engine.tasks.BLANK), else None."""
+    if entry.task != FILL_BLANK or entry.model.config.setup != "many-to-many":
+        return None
+    return entry.vocab.tokens.index(BLANK) if BLANK in entry.vocab.tokens else None
+
+
+def _steps(
+    setup: str, req: TraceRequest, T: int, max_steps: int, default: int | None = None
+) -> int | None:
+    """How many steps a one-to-many model runs (None for the other set-ups): as asked, else
+    one per target, else the model's own `default` (its file's "steps"); a set-up that reads
+    one token refuses more."""
     if setup in ("one-to-one", "one-to-many") and T != 1:
         what = "one output" if setup == "one-to-one" else "a sequence of outputs"
         raise ApiError(
@@ -207,7 +219,7 @@ def _steps(setup: str, req: TraceRequest, T: int, max_steps: int) -> int | None:
         if req.steps is not None and req.steps != T:
             raise ApiError(f"steps: only one-to-many models take steps; this one is {setup}.")
         return None
-    steps = req.steps if req.steps is not None else len(req.targets or [])
+    steps = req.steps if req.steps is not None else len(req.targets or []) or (default or 0)
     if steps < 1:
         raise ApiError(
             "steps: this one-to-many model needs to know how many steps to run from its one "

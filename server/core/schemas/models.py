@@ -61,7 +61,15 @@ class ModelSummary(BaseModel):
 class ModelDetail(ModelSummary):
     vocab: list[str]
     labels: list[str] | None = Field(None, description="Class names of a classifier.")
-    setup: str = Field(description="many-to-many (a prediction per step) or many-to-one.")
+    setup: str = Field(
+        description="many-to-many (a prediction per step), many-to-one (one at the end), "
+        "one-to-one (one token in, one out) or one-to-many (one token in, a sequence out)."
+    )
+    steps: int | None = Field(
+        None,
+        description="A one-to-many model's number of generated steps when a trace does not "
+        "say (null otherwise).",
+    )
     unk: str | None = Field(
         None,
         description="Tokens the vocabulary does not know are read as this token, if set; "
