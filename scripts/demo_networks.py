@@ -48,7 +48,7 @@ DEMOS_NETWORKS = [
             "the blank joins both, so it sees the words after the blank ('can eat': very; "
             "'just ate': not). On 400 generated sentences it never trained on, it fills the "
             "blank right 100% of the time; gru-blank-fwd, the same model reading forward "
-            "only, 56%: about chance."
+            "only, 56%: no better than always saying 'very', the answer in 56% of them."
         ),
     },
     {
@@ -61,8 +61,9 @@ DEMOS_NETWORKS = [
             "A GRU (16 hidden units) reading forward only, trained exactly as gru-blank-bi on "
             "the same fill-in-the-blank sentences, word by word. At the blank it has read "
             "only 'i'm ___': the words that decide between 'very' and 'not' come after it. On "
-            "the 400 held-out sentences it fills the blank right 56% of the time, about "
-            "chance (50%); the bidirectional gru-blank-bi, 100%."
+            "the 400 held-out sentences it fills the blank right 56% of the time: it always "
+            "says 'very', the answer in 56% of them, as a guess that cannot see the clue "
+            "must; the bidirectional gru-blank-bi, 100%."
         ),
     },
     {

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import pytest
 
+from engine.network_tasks import TASKS
 from engine.tasks import BUILTIN
 from scripts.train_demos import DEMOS
 from server.tracing.binary import unpack
 from tests.server.helpers import trace_body
 
-DEMO_IDS = [spec["id"] for spec in DEMOS]
+# The demos that read a sentence; the one-to-one and one-to-many demos read one token and answer
+# a sentence with a 422 that says so (tests/server/test_demo_claims_networks.py).
+DEMO_IDS = [
+    spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup not in ("one-to-one", "one-to-many")
+]
 SENTENCES = [
     "Are you good?",
     "I love this movie!",
@@ -143,7 +148,7 @@ def test_the_demo_models_say_they_lower_case_as_the_training_script_writes(clien
     for spec in DEMOS:
         m = client.get(f"/api/models/{spec['id']}").json()
         assert m["normalize"] == "lower" and m["unk"] is None
-        expected = BUILTIN[spec["task"]].vocabulary()
+        expected = TASKS[spec["task"]].vocabulary()
         assert m["vocab"] == expected.tokens and expected.normalize == "lower"
     for task in ("hello", "rhymes"):  # trained lower-case: the texts have no capitals
         assert BUILTIN[task].text == BUILTIN[task].text.lower()
