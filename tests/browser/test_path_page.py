@@ -22,8 +22,9 @@ def dots(page, series: str) -> list[dict]:
     """Every dot of one path: its step, its data coordinates and its pixel position."""
     return page.eval_on_selector_all(
         f".path-series.{series} .path-dot",
-        """ds => ds.map(d => ({t: Number(d.dataset.t), pc: [Number(d.dataset.pc1),
-            Number(d.dataset.pc2)], px: [Number(d.getAttribute('cx')), Number(d.getAttribute('cy'))]}))""",
+        """ds => ds.map(d => ({t: Number(d.dataset.t),
+            pc: [Number(d.dataset.pc1), Number(d.dataset.pc2)],
+            px: [Number(d.getAttribute('cx')), Number(d.getAttribute('cy'))]}))""",
     )
 
 
@@ -69,7 +70,10 @@ def test_two_sentences_part_ways_on_axes_that_stay_put(page, server_url):
     # the same words in another order: the paths part ways, and end far apart
     gap = np.linalg.norm(np.subtract(main[-1]["pc"], other[-1]["pc"]))
     assert gap > 2 * np.sqrt(proj["explained_variance"][0]), gap
-    assert all(np.linalg.norm(np.subtract(a["pc"], b["pc"])) > 0.5 for a, b in zip(main, other))
+    assert all(
+        np.linalg.norm(np.subtract(a["pc"], b["pc"])) > 0.5
+        for a, b in zip(main, other, strict=True)
+    )
     legend = page.inner_text(".path-legend")
     assert "you are good" in legend and "are you good" in legend
     shot(page, "path-gru-question-1024", full_page=False)
@@ -82,7 +86,8 @@ def test_two_sentences_part_ways_on_axes_that_stay_put(page, server_url):
     page.fill("#text-input", "you are happy")
     page.wait_for_function(f"() => Number(document.body.dataset.traces) > {before}", timeout=15000)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.path-legend-text')].some(n => n.textContent.includes('happy'))"
+        "() => [...document.querySelectorAll('.path-legend-text')]"
+        ".some(n => n.textContent.includes('happy'))"
     )
     wait_dots(page, "main", 3)
     again = dots(page, "main")
@@ -111,7 +116,8 @@ def test_the_current_step_moves_with_the_player(page, server_url):
 
 
 def scores_from_trace(page, a: int, b: int, name: str = "h") -> np.ndarray:
-    v = np.array(page.evaluate(f"() => window.__unrolled.controller.trace.steps.map(s => s.{name})"))
+    js = f"() => window.__unrolled.controller.trace.steps.map(s => s.{name})"
+    v = np.array(page.evaluate(js))
     inside = np.zeros(len(v), bool)
     inside[a : b + 1] = True
     return v[inside].mean(axis=0) - v[~inside].mean(axis=0)
