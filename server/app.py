@@ -15,6 +15,7 @@ from server.api.routers import (
     imports,
     models,
     pages,
+    projection,
     sample,
     trace,
     training,
@@ -26,6 +27,7 @@ from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
 from server.models.limits import ModelLimits
 from server.models.registry import Registry
+from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 from server.web.assets import HashedStaticFiles
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.traces = TraceService(settings, app.state.registry)
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
+        app.state.projections = ProjectionService(settings, app.state.registry)
         try:
             yield
         finally:
@@ -67,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, sample, training, imports):
+    for router in (health, models, projection, trace, gradcheck, sample, training, imports):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

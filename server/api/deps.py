@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection, Request
 
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 
@@ -30,10 +31,15 @@ def get_jobs(conn: HTTPConnection) -> Jobs:
     return conn.app.state.jobs
 
 
+def get_projections(conn: HTTPConnection) -> ProjectionService:
+    return conn.app.state.projections
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TracesDep = Annotated[TraceService, Depends(get_traces)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+ProjectionsDep = Annotated[ProjectionService, Depends(get_projections)]
 
 
 def rate_limited(request: Request) -> None:

@@ -100,6 +100,20 @@ class Settings(BaseSettings):
         "passes awaiting their backward half, in MB (0 = no cache).",
     )
 
+    # -- the hidden state's path (GET /api/models/{id}/projection) -------------------------
+    projection_max_steps: int = Field(
+        4000,
+        ge=1,
+        description="Most time steps of reference states a projection is fitted on (fewer "
+        "where max_work allows fewer for the model).",
+    )
+    projection_points: int = Field(
+        800, ge=0, description="Most reference states sent with a projection, as points."
+    )
+    projection_cache_mb: int = Field(
+        16, ge=0, description="Memory for fitted projections per process, in MB (0 = none)."
+    )
+
     # -- training -------------------------------------------------------------------------
     train_max_hidden: int = Field(128, ge=1, description="Largest hidden size a job may train.")
     train_max_layers: int = Field(3, ge=1, description="Most stacked layers a job may train.")

@@ -37,6 +37,12 @@ export function traceRequest(state, model = state.model) {
   };
 }
 
+/** The PCA of one cell's hidden state (GET /api/models/{id}/projection): the path view's axes. */
+export async function fetchProjection(model, layer, direction) {
+  const q = new URLSearchParams({ layer: String(layer), direction: String(direction) });
+  return json(await fetch(`/api/models/${encodeURIComponent(model)}/projection?${q}`));
+}
+
 export async function fetchTrace(body, signal) {
   return json(await fetch("/api/trace", {
     method: "POST",

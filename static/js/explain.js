@@ -57,6 +57,22 @@ export const EXPLAIN = {
     "random draws: the same seed and temperature give the same text. Step through with ◀ ▶ or press " +
     "Play: each step shows the input, the hidden state h (and c in an LSTM), the distribution and the " +
     "token drawn, which returns as the next input along the dashed arrow."],
+  path: ["The hidden state's path",
+    "The hidden state h_t has H numbers: too many to draw. PCA finds the two directions in which this " +
+    "model's own states (over its training data, the grey cloud) vary most, and each h_t is drawn as its " +
+    "coordinates along them (PC1 across, PC2 up), joined from the zero initial state h₋₁ = 0 through every " +
+    "step. The axes are fitted once per model, never on your sentence, so the same state always lands on the " +
+    "same point and two sentences can be compared: type a second one and both are drawn. With the " +
+    "question model, 'you are good' and 'are you good' read the same words, yet their paths part ways: " +
+    "the order is all the network has to tell a statement from a question. The percentages say how much " +
+    "of the states' variance each axis shows; what they leave out is not drawn. The ring marks step t."],
+  units: ["Finding units",
+    "Some units of a trained network track one thing: being inside quotes, the end of a word, a question. " +
+    "To look for them, select a span of tokens. For each unit k the score is the mean of its value over the " +
+    "span minus its mean over the rest of the sentence; the list shows the units with the highest scores " +
+    "(or the lowest, or the largest either way). Click a unit: every view shows it, and the sentence is " +
+    "coloured by its value at each step (blue negative, orange positive). One sentence proves little: try " +
+    "the unit on other sentences before believing what it does."],
   ledger: ["Running totals",
     "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
     "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],

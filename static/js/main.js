@@ -18,6 +18,9 @@ import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
 import { ImportPanel, importForm } from "./views/import.js";
+import { PathView } from "./views/path.js";
+import { UnitsView } from "./views/units.js";
+import { bindEmbedViews } from "./embed_views.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -30,6 +33,8 @@ const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") })
 const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
   model: () => controller.model });
 const views = [unrolled, cell];
+if (isEmbed) bindEmbedViews(state);   // before the views: they draw only when shown
+views.push(new PathView($("view-path"), state, { compact: isEmbed }), new UnitsView($("view-units"), state));
 let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);

@@ -4,6 +4,7 @@ written here: server.core.limits checks them and writes them into the schema."""
 
 from server.core.schemas.errors import ERROR_RESPONSES, ErrorBody, refusals
 from server.core.schemas.models import Health, ModelDetail, ModelSummary, Stats
+from server.core.schemas.projection import Projection, ProjectionReference
 from server.core.schemas.run import (
     MAX_STATE_CELLS,
     MAX_STATE_SIZE,
@@ -33,6 +34,8 @@ from server.core.schemas.trace import (
 from server.core.schemas.training import TrainRequest, TrainStatus, TrainTask
 
 __all__ = [
+    "Projection",
+    "ProjectionReference",
     "CellKind",
     "Source",
     "check_text",
