@@ -30,7 +30,7 @@ DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
 FORMS = ("body", "forward", "backward", "forward-binary", "backward-binary")
 
 
-def decorate(trace: dict, entry: Entry, encoded: Encoded) -> dict:
+def decorate(trace: dict, entry: Entry, encoded: Encoded, ignored: list[str] = ()) -> dict:
     """Add what the engine leaves to the server: model, task, tokens and token strings, and
     what the model read for each token (docs/server.md, "What the model read")."""
     names = entry.output_names()
@@ -40,6 +40,7 @@ def decorate(trace: dict, entry: Entry, encoded: Encoded) -> dict:
     trace["tokens"] = tokens  # as typed
     trace["tokens_seen"] = encoded.seen  # what the model read: a vocabulary token, or null
     trace["tokens_unknown"] = encoded.unknown_steps  # the steps t it does not know
+    trace["tokens_ignored"] = list(ignored)  # a one-token set-up reads the first token only
     trace["normalize"] = entry.vocab.normalize
     trace["vocab_size"] = len(entry.vocab)
     if len(entry.vocab) <= VOCAB_SHOWN_MAX:
@@ -160,7 +161,7 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     if fwd is None:
         fwd = _forward(p, s, frames=half != "backward", rows=rows)
     if half == "forward":
-        head = list(start_frames(decorate(_head(fwd), p.entry, p.encoded)))
+        head = list(start_frames(decorate(_head(fwd), p.entry, p.encoded, p.ignored)))
         payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)
         fwd.steps = []  # sent; what the backward half needs is in the tapes
         recent.put(p.key, fwd)
@@ -169,7 +170,7 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
         payload = packer.pack(tail) if packer else _texts(tail)
     else:
         parts = {**_head(fwd), **build_backward(fwd)}
-        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.encoded)
+        trace = decorate({k: parts[k] for k in TRACE_FIELDS}, p.entry, p.encoded, p.ignored)
         payload = dumps(trace)
     cost = len(payload) if isinstance(payload, bytes) else sum(len(f) for f in payload)
     final = fwd.run.final_state if half != "backward" else None

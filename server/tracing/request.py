@@ -10,7 +10,7 @@ process without its `entry`, which the process looks up in its own registry).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class Prepared:
     key: tuple  # cache key: (model id, model version, the request as JSON)
     steps: int | None = None  # one-to-many: how many steps to run from the one input
     blank: int | None = None  # fill-in-the-blank model: the blank's id (its default targets)
+    ignored: list[str] = field(default_factory=list)  # one-token set-ups: the tokens not read
 
     @property
     def tokens(self) -> list[str]:
@@ -188,12 +189,21 @@ def prepare(req: TraceRequest, registry: Registry, s: Settings) -> Prepared:
             'truncate_mode: "sliding" works for one-layer models; use "chunked" for this one.'
         )
     encoded = tokenize(entry, req.text, s.max_tokens)
+    encoded, ignored = one_token(entry, encoded)
     steps = _steps(cfg.setup, req, len(encoded), s.max_tokens, entry.stored.steps)
     check_work(entry, steps or len(encoded), s)
     targets = _targets(entry, req, steps or len(encoded))
     state = _initial_state(entry, req)
     key = (entry.id, entry.version, req.model_dump_json(exclude={"type"}))
-    return Prepared(entry, req, encoded, targets, state, key, steps, blank_id(entry))
+    return Prepared(entry, req, encoded, targets, state, key, steps, blank_id(entry), ignored)
+
+
+def one_token(entry: Entry, encoded: Encoded) -> tuple[Encoded, list[str]]:
+    """A one-to-one or one-to-many model reads exactly one token: the text's first. The rest
+    is not read, and the trace says so (`tokens_ignored`); nothing is dropped silently."""
+    if entry.model.config.setup not in ("one-to-one", "one-to-many") or len(encoded) <= 1:
+        return encoded, []
+    return entry.vocab.lookup(encoded.tokens[:1]), encoded.tokens[1:]
 
 
 def blank_id(entry: Entry) -> int | None:
@@ -207,14 +217,7 @@ def _steps(
     setup: str, req: TraceRequest, T: int, max_steps: int, default: int | None = None
 ) -> int | None:
     """How many steps a one-to-many model runs (None for the other set-ups): as asked, else
-    one per target, else the model's own `default` (its file's "steps"); a set-up that reads
-    one token refuses more."""
-    if setup in ("one-to-one", "one-to-many") and T != 1:
-        what = "one output" if setup == "one-to-one" else "a sequence of outputs"
-        raise ApiError(
-            f"This model is {setup}: it reads exactly one token and gives {what}; the text has "
-            f"{T} tokens. Type a single character or word."
-        )
+    one per target, else the model's own `default` (its file's "steps")."""
     if setup != "one-to-many":
         if req.steps is not None and req.steps != T:
             raise ApiError(f"steps: only one-to-many models take steps; this one is {setup}.")

@@ -16,11 +16,11 @@ from scripts.train_demos import DEMOS
 from server.tracing.binary import unpack
 from tests.server.helpers import trace_body
 
-# The demos that read a sentence; the one-to-one and one-to-many demos read one token and answer
-# a sentence with a 422 that says so (tests/server/test_demo_claims_networks.py).
-DEMO_IDS = [
-    spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup not in ("one-to-one", "one-to-many")
-]
+# The demos that read a sentence; the one-to-one and one-to-many demos read its first token and
+# name the rest (`tokens_ignored`).
+ONE_TOKEN = ("one-to-one", "one-to-many")
+DEMO_IDS = [spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup not in ONE_TOKEN]
+ONE_TOKEN_IDS = [spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup in ONE_TOKEN]
 SENTENCES = [
     "Are you good?",
     "I love this movie!",
@@ -67,6 +67,21 @@ def test_every_demo_model_traces_any_sentence(client, model_id, text):
     assert trace["normalize"] == "lower"
     check_marks(trace, trace["steps"], vocab)
     assert trace["input_ids"] == [s["input_index"] for s in trace["steps"]]
+
+
+@pytest.mark.parametrize("model_id", ONE_TOKEN_IDS)
+@pytest.mark.parametrize("text", SENTENCES)
+def test_the_one_token_demos_read_the_first_token_and_name_the_rest(client, model_id, text):
+    r = client.post("/api/trace", json=trace_body(model_id, text))
+    assert r.status_code == 200, r.text
+    trace = r.json()
+    kind, vocab = vocabulary(client, model_id)
+    typed = list(text) if kind == "char" else WORDS[text]
+    assert trace["tokens"] + trace["tokens_ignored"] == typed  # nothing dropped unsaid
+    assert len(trace["tokens"]) == 1 and trace["steps"][0]["token"] == typed[0]
+    first_known = typed[0].lower() in vocab
+    assert trace["tokens_unknown"] == ([] if first_known else [0])
+    assert trace["steps"][0]["seen_as"] == (typed[0].lower() if first_known else None)
 
 
 @pytest.mark.parametrize("model_id", ["lstm-rhymes", "rnn-rhymes", "gru-rhymes"])

@@ -368,6 +368,9 @@ def test_the_one_token_demos_trace_their_example(client):
 
 
 @pytest.mark.parametrize("model_id", ["rnn-alphabet", "lstm-digits"])
-def test_the_one_token_demos_say_to_type_one_token(client, model_id):
+def test_the_one_token_demos_read_a_sentences_first_token_and_say_so(client, model_id):
     r = client.post("/api/trace", json=trace_body(model_id, "Are you good?"))
-    assert r.status_code == 422 and "Type a single character" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    trace = r.json()
+    assert trace["tokens"] == ["A"]
+    assert "".join(trace["tokens_ignored"]) == "re you good?"

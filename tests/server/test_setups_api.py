@@ -52,8 +52,6 @@ def test_one_to_many_with_targets_takes_one_per_step(models):
     ("setup", "body", "words"),
     [
         ("one-to-many", {"text": "h"}, "how many steps"),
-        ("one-to-many", {"text": "he", "steps": 3}, "exactly one token"),
-        ("one-to-one", {"text": "hello"}, "exactly one token"),
         ("one-to-one", {"text": "h", "steps": 3}, "only one-to-many"),
     ],
 )
@@ -65,6 +63,17 @@ def test_a_request_the_set_up_cannot_run_gets_a_sentence(models, setup, body, wo
         ws.send_json({"model": ids[setup][0], **body})
         message = ws.receive_json()
         assert message["type"] == "error" and words in message["message"]
+
+
+@pytest.mark.parametrize(("setup", "extra"), [("one-to-one", {}), ("one-to-many", {"steps": 3})])
+def test_a_one_token_set_up_reads_the_first_token_and_names_the_rest(models, setup, extra):
+    client, ids = models
+    body = {"model": ids[setup][0], **extra}
+    trace = client.post("/api/trace", json={**body, "text": "hello"}).json()
+    alone = client.post("/api/trace", json={**body, "text": "h"}).json()
+    assert trace["tokens"] == ["h"] and trace["tokens_ignored"] == list("ello")
+    assert alone["tokens_ignored"] == []
+    assert [s["h"] for s in trace["steps"]] == [s["h"] for s in alone["steps"]]
 
 
 def test_one_to_one_reads_its_one_token(models):

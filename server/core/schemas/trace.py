@@ -67,6 +67,11 @@ class Trace(BaseModel):
     tokens_unknown: list[int] = Field(
         description="The steps t whose token is not in the model's vocabulary."
     )
+    tokens_ignored: list[str] = Field(
+        [],
+        description="A one-to-one or one-to-many model reads the first token only: the typed "
+        "tokens after it, which it did not read.",
+    )
     normalize: Literal["lower"] | None = Field(
         None, description='"lower": the model lower-cased the tokens before reading them.'
     )

@@ -59,6 +59,13 @@ export class TokensView {
     clear(this.chips);
     if (this.open != null && this.open >= trace.tokens.length) this.open = null;
     trace.tokens.forEach((_, t) => this.chips.append(chip(trace, t, false)));
+    const ignored = trace.tokens_ignored || [];
+    if (ignored.length) {   // a one-to-one or one-to-many model reads one token: say what it left
+      const words = ignored.some((tok) => [...tok].length > 1);
+      const rest = words ? ignored.join(" ") : ignored.join("");
+      this.chips.append(el("span", { class: "ignored-note", role: "note" },
+        `This ${trace.setup} model reads one token, the first; it did not read the rest: “${rest}”.`));
+    }
     this.render();
     this.renderOnehot();
   }
