@@ -226,6 +226,10 @@ class Session:
         live = self._model(message)
         if live.entry.model.config.bidirectional:
             raise ApiError("Live typing needs a model that reads forward only.")
+        if live.entry.model.config.setup in ("one-to-one", "one-to-many"):
+            raise ApiError(
+                "Live typing needs a model that reads a sequence; this one reads one token."
+            )
         tokens = live.entry.vocab.tokenize(text)
         if live.t + len(tokens) > self.settings.max_tokens:
             raise ApiError(

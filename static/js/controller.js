@@ -94,7 +94,7 @@ export class Controller extends EventTarget {
   canFeed(newText) {
     const tr = this.trace, m = this.model;
     return !!(tr && m && this.synced && this.socket.isOpen && m.vocab_kind === "char" &&
-      this.loadedGen === this.loadGen &&
+      !["one-to-one", "one-to-many"].includes(m.setup) && this.loadedGen === this.loadGen &&
       newText.length > this.state.text.length && newText.startsWith(this.state.text));
   }
 
