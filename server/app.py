@@ -16,8 +16,10 @@ from server.api.routers import (
     models,
     pages,
     sample,
+    seq2seq,
     trace,
     training,
+    tree,
     ws,
 )
 from server.core import errors, limits
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, sample, training, imports):
+    for router in (health, models, trace, gradcheck, sample, training, imports, seq2seq, tree):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
