@@ -13,7 +13,7 @@ from engine.tree import TreeConfig
 from server.core.errors import ApiError
 from server.core.schemas import CellKind, Source
 from server.models.limits import GATES, ModelLimits
-from server.models.metadata import StoredVocab, Text, Token, _distinct, _refusal
+from server.models.metadata import _PHRASES, StoredVocab, Text, Token, _distinct
 
 Size = Annotated[int, Field(ge=1)]
 Id = Annotated[int, Field(ge=0)]
@@ -68,6 +68,27 @@ class StoredSeq2Seq(_Common):
 class StoredTree(_Common):
     kind: Literal["tree"]
     config: StoredTreeConfig
+
+
+def _refusal(e: ValidationError) -> ApiError:
+    """The first problem, naming the field (our field names only, never the file's text)."""
+    known = set(StoredSeq2Seq.model_fields) | set(StoredTree.model_fields)
+    known |= set(StoredSeq2SeqConfig.model_fields) | set(StoredTreeConfig.model_fields)
+    known |= set(StoredVocab.model_fields)
+    err = e.errors(include_url=False, include_input=False)[0]
+    parts: list[str] = []
+    for part in err["loc"]:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part in known:
+            parts.append(("." if parts else "") + part)
+        else:
+            break
+    phrase = _PHRASES.get(err.get("type", ""))
+    if phrase is None:
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        phrase = f"is not valid: {msg[:1].lower() + msg[1:]}"
+    return ApiError(f"The model file's metadata field '{''.join(parts) or 'metadata'}' {phrase}.")
 
 
 def _vocab_size(v: StoredVocab) -> int:

@@ -317,6 +317,7 @@ class Registry:
         description: str,
         example: str = "",
         labels: list[str] | None = None,
+        target_vocab: Vocabulary | None = None,
     ) -> Entry:
         """Save a user model under the data dir and make it available at once.
 
@@ -331,7 +332,15 @@ class Registry:
         tmp = self.user_dir / f".{model_id}.{os.getpid()}{TEMP_SUFFIX}"
         try:
             with open(tmp, "wb") as f:
-                save_model(f, model, vocab=vocab, task=task, description=description, extra=extra)
+                save_model(
+                    f,
+                    model,
+                    vocab=vocab,
+                    task=task,
+                    description=description,
+                    extra=extra,
+                    target_vocab=target_vocab,
+                )
                 f.flush()
                 os.fsync(f.fileno())  # the rename below must never expose half a file
             checked = open_model_file(tmp, self.limits)

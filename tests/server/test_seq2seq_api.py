@@ -242,3 +242,54 @@ def test_no_error_repeats_what_was_sent(client, path, base):
             assert r.status_code < 500, (field, shape, r.text)
             if r.status_code >= 400:
                 assert MARKER not in r.text, (field, shape, r.text)
+
+
+@pytest.mark.parametrize("model_id", [ATT, TREE])
+def test_shipped_files_import_and_trace_under_a_new_id(client, model_id):
+    data = (DEMO_MODELS_DIR / f"{model_id}.npz").read_bytes()
+    r = client.post("/api/models/import", files={"file": ("m.npz", data)}, data={"name": "mine"})
+    assert r.status_code == 201, r.text[:300]
+    new = r.json()
+    assert new["source"] == "imported" and new["kind"] == (
+        "tree" if model_id == TREE else "seq2seq"
+    )
+    if model_id == TREE:
+        body = post(client, "/api/tree/trace", {"model": new["id"], "text": "not good"})
+        assert body["nodes"][-1]["predicted_label"] == "negative"
+    else:
+        body = post(client, "/api/seq2seq/trace", {"model": new["id"], "source": "abc"})
+        assert body["output"]["text"] == "cba"
+
+
+def _with_meta(model_id: str, change) -> bytes:
+    import io
+    import json
+
+    with np.load(DEMO_MODELS_DIR / f"{model_id}.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["__metadata__"].tobytes())
+    change(meta)
+    arrays["__metadata__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "model_id,change,words",
+    [
+        (ATT, lambda m: m["config"].update(hidden_size=5000), "hidden size"),
+        (ATT, lambda m: m["config"].update(attention="luong"), "attention"),
+        (ATT, lambda m: m.pop("target_vocab"), "target_vocab"),
+        (ATT, lambda m: m["config"].update(bos_id=3), "<bos>"),
+        (ATT, lambda m: m.update(kind="graph"), "kind"),
+        (TREE, lambda m: m.pop("labels"), "label"),
+        (TREE, lambda m: m["config"].update(num_classes=3), "label"),
+        (TREE, lambda m: m["config"].update(vocab_size="7"), "whole number"),
+    ],
+)
+def test_bad_kind_metadata_is_refused_at_import(client, model_id, change, words):
+    data = _with_meta(model_id, change)
+    r = client.post("/api/models/import", files={"file": ("m.npz", data)}, data={"name": "x"})
+    assert r.status_code == 422, r.text[:300]
+    assert words.lower() in r.json()["detail"].lower()
