@@ -40,6 +40,7 @@ from engine.storage import load_model, save_model  # noqa: E402
 from engine.tokenize import Vocabulary  # noqa: E402
 from engine.tree import TreeConfig, TreeNet  # noqa: E402
 
+DEMO_IDS = ["gru-reverse", "gru-reverse-attention", "tree-sentiment"]  # the files it writes
 MIN_LEN, MAX_LEN = 2, 10  # source lengths, training and held-out
 HELD_OUT_PER_LENGTH, HELD_OUT_SEED = 100, 2
 SHORT, LONG = (3, 4), (8, 9, 10)  # the lengths the descriptions compare
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the weights and the measured figures, rewrite the descriptions",
     )
     args = parser.parse_args(argv)
-    ids = ["gru-reverse", "gru-reverse-attention", "tree-sentiment"]
+    ids = DEMO_IDS
     only = ids if not args.only else args.only.split(",")
     unknown = sorted(set(only) - set(ids))
     if unknown:

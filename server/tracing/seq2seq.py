@@ -25,7 +25,7 @@ from server.core.settings import Settings
 from server.models.limits import GATES
 from server.models.registry import Entry, Registry
 from server.tracing.request import entry_for
-from server.tracing.values import norm, rows, top_predictions, vec
+from server.tracing.values import norm, per_row, row_norms, top_predictions, top_rows, vec
 
 
 @dataclass
@@ -125,51 +125,42 @@ def trace_body(p: PreparedSeq2Seq) -> dict:
     names = entry.output_names()
     enc, dtape = run.enc, run.dec
     src = p.source
-    encoder = []
-    for s_ in range(len(src)):
-        step = {
-            "s": s_,
-            "token": src.tokens[s_],
-            "unknown": bool(src.unknown[s_]),
-            "seen_as": src.seen[s_],
-            "input_index": None if src.ids[s_] < 0 else int(src.ids[s_]),
-            "h": vec(enc.h[s_]),
-            "gates": {k: vec(v[s_]) for k, v in enc.gates.items()},
-        }
-        _cell_extras(step, enc, s_)
-        encoder.append(step)
-    decoder = []
-    T = run.logits.shape[0]
-    for t in range(T):
-        i = int(run.dec_in[t])
-        y = int(run.targets[t])
-        chosen = int(np.argmax(run.probs[t]))
-        step = {
-            "t": t,
-            "input_index": i,
-            "input_token": names[i],
-            "h": vec(dtape.h[t]),
-            "gates": {k: vec(v[t]) for k, v in dtape.gates.items()},
-            "top": top_predictions(run.probs[t], names, req.top_k),
-            "predicted": chosen,
-            "predicted_token": names[chosen],
-            "target": y,
-            "target_token": names[y],
-            "loss": float(run.losses[t]),
-        }
-        _cell_extras(step, dtape, t)
-        if run.att is not None:
-            step["score"] = vec(run.att.scores[t])
-            step["alpha"] = vec(run.att.alpha[t])
-            step["ctx"] = vec(run.att.ctx[t])
-            step["h_tilde"] = vec(run.att.h_tilde[t])
-        decoder.append(step)
-    out_ids = [int(i) for i in (dec.ids if dec is not None else np.argmax(run.probs, axis=1))]
+    encoder = per_row(_cell_columns(enc))  # each (S, ·) array converted once, then split
+    for s_, step in enumerate(encoder):
+        step.update(
+            s=s_,
+            token=src.tokens[s_],
+            unknown=bool(src.unknown[s_]),
+            seen_as=src.seen[s_],
+            input_index=None if src.ids[s_] < 0 else int(src.ids[s_]),
+        )
+    columns = _cell_columns(dtape)
+    if run.att is not None:
+        att = run.att
+        columns.update(score=att.scores, alpha=att.alpha, ctx=att.ctx, h_tilde=att.h_tilde)
+    decoder = per_row(columns)
+    tops = top_rows(run.probs, names, req.top_k)
+    chosen = np.argmax(run.probs, axis=1).tolist()
+    losses = vec(run.losses)
+    for t, step in enumerate(decoder):
+        i, y = int(run.dec_in[t]), int(run.targets[t])
+        step.update(
+            t=t,
+            input_index=i,
+            input_token=names[i],
+            top=tops[t],
+            predicted=chosen[t],
+            predicted_token=names[chosen[t]],
+            target=y,
+            target_token=names[y],
+            loss=losses[t],
+        )
+    out_ids = [int(i) for i in (dec.ids if dec is not None else chosen)]
     ended = dec.ended if dec is not None else out_ids[-1] == cfg.eos_id
     body_ids = out_ids[:-1] if out_ids and out_ids[-1] == cfg.eos_id else out_ids
-    context = {"h": vec(enc.h[-1])}
+    context = {"h": encoder[-1]["h"]}
     if enc.c is not None:
-        context["c"] = vec(enc.c[-1])
+        context["c"] = encoder[-1]["c"]
     return {
         "model": entry.id,
         "kind": "seq2seq",
@@ -194,65 +185,63 @@ def trace_body(p: PreparedSeq2Seq) -> dict:
         "encoder": encoder,
         "context": context,
         "decoder": decoder,
-        "alpha": None if run.att is None else rows(run.att.alpha),
+        "alpha": None if run.att is None else [d["alpha"] for d in decoder],
         "loss": run.loss,
-        "losses": vec(run.losses),
+        "losses": losses,
         "backward": _backward(run, res),
     }
 
 
-def _cell_extras(step: dict, tape, i: int) -> None:
+def _cell_columns(tape) -> dict:
+    """A tape's per-step arrays by trace field: h, gates, c (LSTM), pre (RNN)."""
+    columns = {"h": tape.h, "gates": dict(tape.gates)}
     if tape.c is not None:
-        step["c"] = vec(tape.c[i])
+        columns["c"] = tape.c
     if tape.pre is not None:
-        step["pre"] = vec(tape.pre[i])
+        columns["pre"] = tape.pre
+    return columns
 
 
 def _backward(run, res) -> dict:
     g_enc, g_dec, att = res.encoder, res.decoder, res.attention
-    decoder = []
-    for t in range(run.logits.shape[0]):
-        step = {
-            "t": t,
-            "dh": vec(g_dec.dh[t]),
-            "dh_norm": norm(g_dec.dh[t]),
-            "dh_out": vec(res.dh_dec_in[t]),
-            "dh_out_norm": norm(res.dh_dec_in[t]),
-            "dgates": {k: vec(v[t]) for k, v in g_dec.dgates.items()},
-        }
-        if g_dec.dc is not None:
-            step["dc"] = vec(g_dec.dc[t])
-        if att is not None:
-            step["dh_tilde"] = vec(res.do[t])
-            step["dctx"] = vec(att.dctx[t])
-            step["dalpha"] = vec(att.dalpha[t])
-            step["dscore"] = vec(att.dscore[t])
-        decoder.append(step)
-    encoder = []
-    for s_ in range(run.enc.h.shape[0]):
-        step = {
-            "s": s_,
-            "dh": vec(g_enc.dh[s_]),
-            "dh_norm": norm(g_enc.dh[s_]),
-            "dh_attn": vec(res.dHbar_attn[s_]),
-            "dh_attn_norm": norm(res.dHbar_attn[s_]),
-            "dh_rec": vec(res.dHbar_rec[s_]),
-            "dh_rec_norm": norm(res.dHbar_rec[s_]),
-            "dgates": {k: vec(v[s_]) for k, v in g_enc.dgates.items()},
-        }
-        if g_enc.dc is not None:
-            step["dc"] = vec(g_enc.dc[s_])
-        encoder.append(step)
+    columns = {
+        "dh": g_dec.dh,
+        "dh_norm": row_norms(g_dec.dh),
+        "dh_out": res.dh_dec_in,
+        "dh_out_norm": row_norms(res.dh_dec_in),
+        "dgates": dict(g_dec.dgates),
+    }
+    if g_dec.dc is not None:
+        columns["dc"] = g_dec.dc
+    if att is not None:
+        columns.update(dh_tilde=res.do, dctx=att.dctx, dalpha=att.dalpha, dscore=att.dscore)
+    decoder = per_row(columns)
+    for t, step in enumerate(decoder):
+        step["t"] = t
+    columns = {
+        "dh": g_enc.dh,
+        "dh_norm": row_norms(g_enc.dh),
+        "dh_attn": res.dHbar_attn,
+        "dh_attn_norm": row_norms(res.dHbar_attn),
+        "dh_rec": res.dHbar_rec,
+        "dh_rec_norm": row_norms(res.dHbar_rec),
+        "dgates": dict(g_enc.dgates),
+    }
+    if g_enc.dc is not None:
+        columns["dc"] = g_enc.dc
+    encoder = per_row(columns)
+    for s_, step in enumerate(encoder):
+        step["s"] = s_
     dctx = res.dcontext
-    context = {"dh": vec(dctx[0] if isinstance(dctx, tuple) else dctx)}
-    context["dh_norm"] = norm(np.asarray(context["dh"]))
+    dh0 = dctx[0] if isinstance(dctx, tuple) else dctx
+    context = {"dh": vec(dh0), "dh_norm": norm(dh0)}
     if isinstance(dctx, tuple):
         context["dc"] = vec(dctx[1])
     return {
         "decoder": decoder,
         "context": context,
         "encoder": encoder,
-        "dalpha": None if att is None else rows(att.dalpha),
+        "dalpha": None if att is None else [d["dalpha"] for d in decoder],
         "params": {k: norm(v) for k, v in res.params.items()},
         "global_norm": res.global_norm,
     }
