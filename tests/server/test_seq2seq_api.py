@@ -293,3 +293,19 @@ def test_bad_kind_metadata_is_refused_at_import(client, model_id, change, words)
     r = client.post("/api/models/import", files={"file": ("m.npz", data)}, data={"name": "x"})
     assert r.status_code == 422, r.text[:300]
     assert words.lower() in r.json()["detail"].lower()
+
+
+def test_websocket_refuses_other_kinds_with_their_route(client):
+    import json
+
+    with client.websocket_connect("/ws") as ws:
+        for msg, route in [
+            ({"type": "trace", "model": PLAIN, "text": "ab"}, "/api/seq2seq/trace"),
+            ({"type": "feed", "model": TREE, "text": "good"}, "/api/tree/trace"),
+            ({"type": "sample", "model": ATT, "prime": "a"}, "/api/seq2seq/trace"),
+        ]:
+            ws.send_text(json.dumps(msg))
+            answer = ws.receive_json()
+            assert answer["type"] == "error" and route in answer["message"]
+    r = client.post("/api/gradcheck", json={"model": TREE, "text": "good", "t": 0, "unit": 0})
+    assert r.status_code == 422 and "/api/tree/trace" in r.json()["detail"]
