@@ -8,6 +8,16 @@ plus ``__metadata__``, a uint8 array of UTF-8 JSON:
      "task": "...", "description": "...",
      "arrays": {name: [shape...]}, "sha256": "<hex digest of the arrays>"}
 
+The model kind (``"kind"``) says which model the arrays belong to:
+
+    absent or "sequence"   engine.model.SequenceModel, config = ModelConfig
+    "seq2seq"              engine.seq2seq.Seq2Seq, config = Seq2SeqConfig; "vocab" is the
+                           source vocabulary and "target_vocab" the target's (with <bos>, <eos>)
+    "tree"                 engine.tree.TreeNet, config = TreeConfig; "vocab" is the words
+
+Files written before the kind existed have none and load as SequenceModel files, unchanged; a
+SequenceModel file is still written without it.
+
 Loading uses ``np.load(allow_pickle=False)`` and refuses, with a ModelFileError naming the
 problem, anything that is not exactly such a file: not a zip, truncated, unreadable metadata, a
 config that does not validate, missing or extra arrays, shapes that do not match the config, a
@@ -31,11 +41,28 @@ from typing import BinaryIO
 import numpy as np
 
 from engine.model import ModelConfig, SequenceModel
+from engine.seq2seq import Seq2Seq
+from engine.seq2seq_config import Seq2SeqConfig
 from engine.tokenize import Vocabulary
+from engine.tree import TreeConfig, TreeNet
 
 FORMAT = "unrolled-model"
 VERSION = 1
 META_KEY = "__metadata__"
+KINDS = {
+    "sequence": (SequenceModel, ModelConfig),
+    "seq2seq": (Seq2Seq, Seq2SeqConfig),
+    "tree": (TreeNet, TreeConfig),
+}  # kind -> (model class, config class)
+AnyModel = SequenceModel | Seq2Seq | TreeNet
+
+
+def kind_of(model: AnyModel) -> str:
+    """The model kind a file of this model records ("sequence", "seq2seq" or "tree")."""
+    for kind, (cls, _) in KINDS.items():
+        if isinstance(model, cls):
+            return kind
+    raise TypeError(f"not a model this file format stores: {type(model).__name__}")
 
 
 class ModelFileError(ValueError):
@@ -44,11 +71,13 @@ class ModelFileError(ValueError):
 
 @dataclass
 class LoadedModel:
-    model: SequenceModel
-    vocab: Vocabulary | None
+    model: AnyModel
+    vocab: Vocabulary | None  # the source vocabulary of a seq2seq model
     task: str | None
     description: str
     metadata: dict = field(default_factory=dict)  # everything stored, including extras
+    kind: str = "sequence"  # "sequence" | "seq2seq" | "tree"
+    target_vocab: Vocabulary | None = None  # seq2seq only
 
 
 def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
@@ -64,15 +93,24 @@ def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
 
 def save_model(
     target: str | Path | BinaryIO,
-    model: SequenceModel,
+    model: AnyModel,
     vocab: Vocabulary | None = None,
     task: str | None = None,
     description: str = "",
     extra: dict | None = None,
+    target_vocab: Vocabulary | None = None,
 ) -> None:
-    """Write `model` (and its vocabulary, task, description, extra JSON fields) to one .npz."""
+    """Write `model` (and its vocabulary, task, description, extra JSON fields) to one .npz.
+    A seq2seq model needs its target_vocab too."""
     arrays = {name: np.asarray(a, dtype=np.float64) for name, a in model.params.items()}
     meta = dict(extra or {})
+    kind = kind_of(model)
+    if kind != "sequence":
+        meta["kind"] = kind
+    if kind == "seq2seq":
+        if target_vocab is None or len(target_vocab) != model.config.tgt_vocab_size:
+            raise ValueError("a seq2seq model is saved with its target vocabulary")
+        meta["target_vocab"] = target_vocab.to_dict()
     meta.update(
         format=FORMAT,
         version=VERSION,
@@ -124,19 +162,35 @@ def _from_arrays(arrays: dict[str, np.ndarray], name: str) -> LoadedModel:
         raise fail(f"metadata does not describe an {FORMAT!r} file")
     if meta.get("version") != VERSION:
         raise fail(f"unsupported version {meta.get('version')!r} (this build reads {VERSION})")
+    kind = meta.get("kind", "sequence")
+    if kind not in KINDS:
+        raise fail(f"unknown model kind {kind!r} (this build reads {sorted(KINDS)})")
+    model_class, config_class = KINDS[kind]
     try:
-        config = ModelConfig.from_dict(meta["config"])
+        config = config_class.from_dict(meta["config"])
         vocab = None if meta.get("vocab") is None else Vocabulary.from_dict(meta["vocab"])
+        target_vocab = None
+        if kind == "seq2seq":
+            target_vocab = Vocabulary.from_dict(meta["target_vocab"])
     except (KeyError, TypeError, ValueError) as e:
         raise fail(f"bad config or vocabulary in metadata ({e})") from e
-    if vocab is not None and config.vocab_size is not None and len(vocab) != config.vocab_size:
-        raise fail(f"vocabulary has {len(vocab)} tokens but the config says {config.vocab_size}")
+    expected_vocab = {"sequence": "vocab_size", "seq2seq": "src_vocab_size", "tree": "vocab_size"}
+    size = getattr(config, expected_vocab[kind])
+    if vocab is not None and size is not None and len(vocab) != size:
+        raise fail(f"vocabulary has {len(vocab)} tokens but the config says {size}")
+    if kind != "sequence" and vocab is None:
+        raise fail(f"a {kind} model file needs its vocabulary")
+    if target_vocab is not None and len(target_vocab) != config.tgt_vocab_size:
+        raise fail(
+            f"target vocabulary has {len(target_vocab)} tokens but the config says "
+            f"{config.tgt_vocab_size}"
+        )
     digest = meta.get("sha256")
     if digest != arrays_digest(arrays):
         raise fail(
             "checksum mismatch: the arrays were changed after saving (or the file is damaged)"
         )
-    model = SequenceModel(config)
+    model = model_class(config)
     expected = {k: v.shape for k, v in model.params.items()}
     missing = sorted(set(expected) - set(arrays))
     extra = sorted(set(arrays) - set(expected))
@@ -156,4 +210,6 @@ def _from_arrays(arrays: dict[str, np.ndarray], name: str) -> LoadedModel:
         task=meta.get("task"),
         description=meta.get("description") or "",
         metadata=meta,
+        kind=kind,
+        target_vocab=target_vocab,
     )

@@ -17,8 +17,10 @@ from server.api.routers import (
     pages,
     projection,
     sample,
+    seq2seq,
     trace,
     training,
+    tree,
     ws,
 )
 from server.core import errors, limits
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, projection, trace, gradcheck, sample, training, imports):
+    for router in (health, models, projection, trace, gradcheck, sample, training, imports, seq2seq, tree):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

@@ -18,6 +18,7 @@ from server.core.errors import ApiError
 from server.core.settings import Settings
 
 _RUN = ("TraceRequest", "GradcheckRequest")  # RunRequest's fields are in both
+_SEQ2SEQ = ("Seq2SeqTraceRequest", "Seq2SeqWhatIfRequest")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ BOUNDS = (
     Bound(("SampleRequest",), "prime", "maxLength", lambda s: s.max_text_chars),
     Bound(("SampleRequest",), "n", "maximum", lambda s: s.max_sample_tokens),
     Bound(("SampleRequest",), "top_k", "maximum", lambda s: s.max_top_k),
+    Bound(_SEQ2SEQ, "source", "maxLength", lambda s: s.max_text_chars),
+    Bound(_SEQ2SEQ, "target", "maxLength", lambda s: s.max_text_chars),
+    Bound(_SEQ2SEQ, "max_len", "maximum", lambda s: s.max_decode_tokens),
+    Bound(_SEQ2SEQ, "top_k", "maximum", lambda s: s.max_top_k),
+    Bound(("Seq2SeqWhatIfRequest",), "t", "maximum", lambda s: s.max_decode_tokens),
+    Bound(("Seq2SeqWhatIfRequest",), "focus", "maximum", lambda s: s.max_tokens - 1),
+    Bound(("Seq2SeqWhatIfRequest",), "alpha", "maxItems", lambda s: s.max_tokens),
+    Bound(("TreeTraceRequest",), "text", "maxLength", lambda s: s.max_text_chars),
     Bound(("TrainRequest",), "text", "maxLength", lambda s: s.train_max_text_chars),
     Bound(("TrainRequest",), "hidden_size", "maximum", lambda s: s.train_max_hidden),
     Bound(("TrainRequest",), "layers", "maximum", lambda s: s.train_max_layers),

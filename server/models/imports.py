@@ -57,7 +57,8 @@ def _from_unrolled_file(
     checked = open_model_file(data, limits)
     loaded, stored = checked.loaded, checked.stored
     cfg = loaded.model.config
-    if form.nonlinearity and cfg.cell == "rnn" and form.nonlinearity != cfg.nonlinearity:
+    cell = getattr(cfg, "cell", None)  # a tree model has none
+    if form.nonlinearity and cell == "rnn" and form.nonlinearity != cfg.nonlinearity:
         raise ApiError(
             f"The file says its RNN uses {cfg.nonlinearity}, but the form says "
             f"{form.nonlinearity}: leave the choice out for an Unrolled model file."
@@ -67,10 +68,13 @@ def _from_unrolled_file(
         loaded.vocab,
         source="imported",
         name=form.name,
-        task=stored.task or f"next-{loaded.vocab.level}",
+        task=stored.task
+        or (loaded.kind if loaded.kind != "sequence" else None)
+        or f"next-{loaded.vocab.level}",
         description=form.description or stored.description,
         example=stored.example,
         labels=stored.labels,
+        target_vocab=loaded.target_vocab,  # an encoder–decoder's
     )
 
 

@@ -1,5 +1,6 @@
 """One Unrolled model file (engine.storage), checked before the model is built: array headers,
-then the metadata, then the sizes the metadata claims; only then engine.storage loads it."""
+then the metadata (server.models.metadata, or server.models.kinds for seq2seq and tree files),
+then the sizes the metadata claims; only then engine.storage loads it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from engine.storage import META_KEY, LoadedModel, ModelFileError, load_model
 from server.core.errors import ApiError
 from server.models import archive
+from server.models.kinds import StoredSeq2Seq, StoredTree, check_kind_metadata
 from server.models.limits import ModelLimits
 from server.models.metadata import StoredMetadata, check_metadata, parse_metadata_blob
 
@@ -16,7 +18,7 @@ from server.models.metadata import StoredMetadata, check_metadata, parse_metadat
 @dataclass
 class CheckedModel:
     loaded: LoadedModel
-    stored: StoredMetadata
+    stored: StoredMetadata | StoredSeq2Seq | StoredTree
 
 
 def open_model_file(source: bytes | Path, limits: ModelLimits) -> CheckedModel:
@@ -25,7 +27,14 @@ def open_model_file(source: bytes | Path, limits: ModelLimits) -> CheckedModel:
     if META_KEY not in headers:
         raise ApiError(f"The file is not an Unrolled model file (it has no {META_KEY}).")
     blob = archive.read_arrays(source, limits, {META_KEY})[META_KEY]
-    stored, _ = check_metadata(parse_metadata_blob(blob), limits)
+    meta = parse_metadata_blob(blob)
+    kind = meta.get("kind", "sequence") if isinstance(meta, dict) else "sequence"
+    if kind in ("seq2seq", "tree"):
+        stored = check_kind_metadata(meta, limits)  # server.models.kinds
+    elif kind != "sequence":
+        raise ApiError("The model file's metadata field 'kind' is not one this server knows.")
+    else:
+        stored, _ = check_metadata(meta, limits)
     try:
         loaded = load_model(source)
     except ModelFileError as e:

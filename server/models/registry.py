@@ -64,8 +64,18 @@ class Entry:
         return self.loaded.model
 
     @property
+    def kind(self) -> str:
+        """ "sequence" (engine.model.SequenceModel), "seq2seq" or "tree" (engine.storage)."""
+        return self.loaded.kind
+
+    @property
     def vocab(self) -> Vocabulary:
         return self.loaded.vocab
+
+    @property
+    def target_vocab(self) -> Vocabulary | None:
+        """An encoder–decoder's target vocabulary (with <bos> and <eos>); None otherwise."""
+        return self.loaded.target_vocab
 
     @property
     def meta(self) -> dict:
@@ -77,39 +87,56 @@ class Entry:
 
     @property
     def task(self) -> str:
-        return self.stored.task or task_name(self.vocab.level, classify=bool(self.labels))
+        if self.stored.task or self.kind != "sequence":
+            return self.stored.task or self.kind
+        return task_name(self.vocab.level, classify=bool(self.labels))
 
     def output_names(self) -> list[str]:
         """What the head's outputs are called: class labels or vocabulary tokens."""
+        if self.kind == "seq2seq":
+            return self.target_vocab.tokens
         return self.labels or self.vocab.tokens
 
     def summary(self) -> dict:
         cfg = self.model.config
+        if self.kind == "tree":
+            cell, layers, nonlinearity, example = "tree", 1, "tanh", self.stored.example
+        else:
+            cell, nonlinearity = cfg.cell, (cfg.nonlinearity if cfg.cell == "rnn" else None)
+            layers = cfg.num_layers if self.kind == "sequence" else 1
+            example = self.stored.example or "".join(self.vocab.tokens[:4])
+        what = {"sequence": f"A {cell.upper()} model.", "seq2seq": "An encoder–decoder."}
         return {
             "id": self.id,
-            "cell": cfg.cell,
-            "description": self.stored.description or f"A {cfg.cell.upper()} model.",
+            "kind": self.kind,
+            "cell": cell,
+            "description": self.stored.description or what.get(self.kind, "A tree model."),
             "task": self.task,
             "vocab_kind": self.vocab.level,
             "vocab_size": len(self.vocab),
             "hidden_size": cfg.hidden_size,
-            "num_layers": cfg.num_layers,
-            "bidirectional": cfg.bidirectional,
-            "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
+            "num_layers": layers,
+            "bidirectional": self.kind == "sequence" and cfg.bidirectional,
+            "nonlinearity": nonlinearity,
+            "attention": cfg.attention if self.kind == "seq2seq" else None,
             "source": self.source,
-            "example": self.stored.example or "".join(self.vocab.tokens[:4]),
+            "example": example,
         }
 
     def detail(self) -> dict:
-        return {
+        detail = {
             **self.summary(),
             "vocab": list(self.vocab.tokens),
             "labels": self.labels,
-            "setup": self.model.config.setup,
+            "setup": self.model.config.setup if self.kind == "sequence" else self.kind,
             "steps": self.stored.steps,
             "unk": self.vocab.unk,
             "normalize": self.vocab.normalize,
         }
+        if self.kind == "seq2seq":
+            detail["target_vocab"] = list(self.target_vocab.tokens)
+            detail["target_vocab_kind"] = self.target_vocab.level
+        return detail
 
 
 def _process_alive(pid: int) -> bool:
@@ -291,6 +318,7 @@ class Registry:
         description: str,
         example: str = "",
         labels: list[str] | None = None,
+        target_vocab: Vocabulary | None = None,
     ) -> Entry:
         """Save a user model under the data dir and make it available at once.
 
@@ -305,7 +333,15 @@ class Registry:
         tmp = self.user_dir / f".{model_id}.{os.getpid()}{TEMP_SUFFIX}"
         try:
             with open(tmp, "wb") as f:
-                save_model(f, model, vocab=vocab, task=task, description=description, extra=extra)
+                save_model(
+                    f,
+                    model,
+                    vocab=vocab,
+                    task=task,
+                    description=description,
+                    extra=extra,
+                    target_vocab=target_vocab,
+                )
                 f.flush()
                 os.fsync(f.fileno())  # the rename below must never expose half a file
             checked = open_model_file(tmp, self.limits)

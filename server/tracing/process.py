@@ -2,11 +2,12 @@
 
 Started with the Settings (as JSON); each job is a Prepared trace without its model, which
 the process looks up in its own registry (at the same version): a trace to build (`compute`),
-a gradient check (`check_gradient`), live-typing steps (`live_steps`) or a generation
-(`sample`); the answer is (True, result) or (False, (message, status)). The server and its own
-processes trust each other; nothing a user sends is ever unpickled. Ctrl-C in the teacher's
-terminal reaches every process of the group: the server stops its processes itself, so they
-ignore SIGINT and print no traceback.
+a gradient check (`check_gradient`), live-typing steps (`live_steps`), a generation
+(`sample`) or an encoder–decoder's or tree's trace (`model_kind_job`); the answer is
+(True, result) or (False, (message, status)). The server and its own processes trust each
+other; nothing a user sends is ever unpickled. Ctrl-C in the teacher's terminal reaches
+every process of the group: the server stops its processes itself, so they ignore SIGINT
+and print no traceback.
 """
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ def sample(prepared, form: str) -> tuple:
     from server.tracing import sampling
 
     return _answer(lambda: sampling.run(prepared.with_entry(_registry), form))
+
+
+def model_kind_job(name: str, prepared) -> tuple:
+    """An encoder–decoder's trace or what-if, or a tree's trace (server.tracing.seq2seq,
+    server.tracing.tree): `name` is one of KIND_JOBS."""
+    fn = kind_jobs()[name]
+    return _answer(lambda: fn(prepared.with_entry(_registry)))
+
+
+def kind_jobs() -> dict:
+    from server.tracing import seq2seq, tree
+
+    return {"seq2seq": seq2seq.trace, "whatif": seq2seq.whatif_json, "tree": tree.trace}
 
 
 def _answer(work) -> tuple:

@@ -165,10 +165,28 @@ def check_work(entry: Entry, steps: int, s: Settings, what: str = "text") -> Non
     )
 
 
-def entry_for(registry: Registry, model_id: str) -> Entry:
+ROUTE_OF_KIND = {
+    "sequence": "POST /api/trace",
+    "seq2seq": "POST /api/seq2seq/trace",
+    "tree": "POST /api/tree/trace",
+}
+NAME_OF_KIND = {
+    "sequence": "a recurrent model",
+    "seq2seq": "an encoder–decoder",
+    "tree": "a recursive (tree) network",
+}
+
+
+def entry_for(registry: Registry, model_id: str, kind: str = "sequence") -> Entry:
+    """The model, which must be of `kind` (GET /api/models says each model's kind)."""
     entry = registry.get(model_id)
     if entry is None:
         raise ApiError(NO_MODEL, 404)
+    if entry.kind != kind:
+        raise ApiError(
+            f"This model is {NAME_OF_KIND[entry.kind]}, not {NAME_OF_KIND[kind]}: trace it "
+            f"with {ROUTE_OF_KIND[entry.kind]}."
+        )
     return entry
 
 

@@ -168,6 +168,15 @@ class TraceService:
             job = (process.sample, prepared.without_entry(), form)
             return (await self._elsewhere(job, sampling.run, prepared, form))[0]
 
+    async def model_kind(self, name: str, prepared) -> bytes:
+        """An encoder–decoder's trace ("seq2seq") or what-if ("whatif"), or a tree's trace
+        ("tree") of a prepared request (server.tracing.seq2seq / tree), as JSON bytes: in a
+        trace process (or a thread) under the trace bound, never on the event loop."""
+        fn = process.kind_jobs()[name]
+        async with self.semaphore:
+            job = (process.model_kind_job, name, prepared.without_entry())
+            return (await self._elsewhere(job, fn, prepared))[0]
+
     # -- live typing ------------------------------------------------------------------------
 
     async def live_steps(

@@ -25,6 +25,11 @@ VALID_BODIES = {  # a body each JSON route accepts, so that only the field under
     "/api/gradcheck": trace_body(t=0, unit=0),
     "/api/train": {"task": "hello", "steps": 1, "hidden_size": 2},
     "/api/sample": {"model": "rnn-hello", "prime": "h", "n": 3},
+    # encoder–decoder and tree routes: tests/server/test_seq2seq_api.py checks them on their
+    # own models
+    "/api/seq2seq/trace": {"model": "rnn-hello", "source": "ab"},
+    "/api/seq2seq/whatif": {"model": "rnn-hello", "source": "ab", "t": 0, "focus": 0},
+    "/api/tree/trace": {"model": "rnn-hello", "text": "good"},
 }
 
 

@@ -22,6 +22,14 @@ from server.core.schemas.sample import (
     SampleRequest,
     SampleStep,
 )
+from server.core.schemas.seq2seq import (
+    Seq2SeqTrace,
+    Seq2SeqTraceRequest,
+    Seq2SeqWhatIf,
+    Seq2SeqWhatIfRequest,
+    TreeTrace,
+    TreeTraceRequest,
+)
 from server.core.schemas.text import CellKind, Source, check_text
 from server.core.schemas.trace import (
     Gradcheck,
@@ -65,6 +73,12 @@ __all__ = [
     "Truncation",
     "Trace",
     "Gradcheck",
+    "Seq2SeqTraceRequest",
+    "Seq2SeqWhatIfRequest",
+    "Seq2SeqTrace",
+    "Seq2SeqWhatIf",
+    "TreeTraceRequest",
+    "TreeTrace",
     "ErrorBody",
     "ERROR_RESPONSES",
     "refusals",

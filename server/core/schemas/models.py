@@ -27,6 +27,7 @@ class ModelSummary(BaseModel):
             "examples": [
                 {
                     "id": "rnn-hello",
+                    "kind": "sequence",
                     "cell": "rnn",
                     "description": "A tiny RNN that learned to spell 'hello'.",
                     "task": "next-char",
@@ -36,6 +37,7 @@ class ModelSummary(BaseModel):
                     "num_layers": 1,
                     "bidirectional": False,
                     "nonlinearity": "tanh",
+                    "attention": None,
                     "source": "demo",
                     "example": "hell",
                 }
@@ -43,7 +45,15 @@ class ModelSummary(BaseModel):
         }
     )
     id: str
-    cell: CellKind
+    kind: Literal["sequence", "seq2seq", "tree"] = Field(
+        "sequence",
+        description="sequence: a recurrent model (POST /api/trace); seq2seq: an encoder–decoder "
+        "(POST /api/seq2seq/trace); tree: a recursive network (POST /api/tree/trace).",
+    )
+    cell: CellKind | Literal["tree"] = Field(
+        description="The recurrent cell (an encoder–decoder's two cells are of this kind); "
+        '"tree" for a recursive network.'
+    )
     description: str
     task: str = Field(description=f"What the model does: {', '.join(TASK_NAMES)}.")
     vocab_kind: Literal["char", "word"]
@@ -54,6 +64,9 @@ class ModelSummary(BaseModel):
     nonlinearity: Literal["tanh", "relu"] | None = Field(
         None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
     )
+    attention: Literal["general", "dot"] | None = Field(
+        None, description="An encoder–decoder's Luong attention score, null without attention."
+    )
     source: Source
     example: str = Field(description="A text to try first.")
 
@@ -63,7 +76,8 @@ class ModelDetail(ModelSummary):
     labels: list[str] | None = Field(None, description="Class names of a classifier.")
     setup: str = Field(
         description="many-to-many (a prediction per step), many-to-one (one at the end), "
-        "one-to-one (one token in, one out) or one-to-many (one token in, a sequence out)."
+        "one-to-one (one token in, one out) or one-to-many (one token in, a sequence out); "
+        "seq2seq or tree for those kinds."
     )
     steps: int | None = Field(
         None,
@@ -77,4 +91,10 @@ class ModelDetail(ModelSummary):
     )
     normalize: Literal["lower"] | None = Field(
         None, description='"lower": the model lower-cases each token before reading it.'
+    )
+    target_vocab: list[str] | None = Field(
+        None, description="An encoder–decoder's target vocabulary (with <bos> and <eos>)."
+    )
+    target_vocab_kind: Literal["char", "word"] | None = Field(
+        None, description="Whether its target tokens are characters or words."
     )
