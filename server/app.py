@@ -72,7 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, projection, trace, gradcheck, sample, training, imports, seq2seq, tree):
+    for router in (
+        health,
+        models,
+        projection,
+        trace,
+        gradcheck,
+        sample,
+        training,
+        imports,
+        seq2seq,
+        tree,
+    ):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

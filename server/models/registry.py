@@ -129,7 +129,7 @@ class Entry:
             "vocab": list(self.vocab.tokens),
             "labels": self.labels,
             "setup": self.model.config.setup if self.kind == "sequence" else self.kind,
-            "steps": self.stored.steps,
+            "steps": getattr(self.stored, "steps", None),
             "unk": self.vocab.unk,
             "normalize": self.vocab.normalize,
         }
