@@ -96,6 +96,7 @@ class Entry:
             "num_layers": cfg.num_layers,
             "bidirectional": cfg.bidirectional,
             "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
+            "peephole": cfg.peephole,
             "source": self.source,
             "example": self.stored.example or "".join(self.vocab.tokens[:4]),
         }

@@ -54,6 +54,7 @@ class ModelSummary(BaseModel):
     nonlinearity: Literal["tanh", "relu"] | None = Field(
         None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
     )
+    peephole: bool = Field(False, description="An LSTM whose gates also read the cell state.")
     source: Source
     example: str = Field(description="A text to try first.")
 
