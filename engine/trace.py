@@ -285,6 +285,8 @@ def _step_frames(
         cols["c"] = rows(tape.c[order])
     if tape.kind == "rnn":
         cols["pre"] = rows(tape.pre[order])
+    if tape.kind == "gru":
+        cols["m"] = rows(tape.m[order])  # W_hn h_{t-1} + b_hn, what the reset gate scales
     if not _reads_one_hot(model, fwd.layer):
         cols["x"] = rows(tape.x[order])  # the embedding, the input vector or the layer below
     gates = {n: rows(tape.gates[n][order]) for n in tape.gate_names}

@@ -221,3 +221,11 @@ def test_sliding_window_sends_no_single_vector():
     assert all(b["dh_prev"] is None and b["dc_prev"] is None for b in tr["backward"])
     full = build_trace(_model(cell="lstm"), IDS, truncate=len(IDS), truncate_mode="sliding")
     assert all(b["dh_prev"] is not None for b in full["backward"])
+
+
+def test_gru_m_is_the_hidden_part_of_the_candidate():
+    model = _model(cell="gru")
+    tr = build_trace(model, IDS)
+    W, b = model.params["rnn.weight_hh_l0"][2 * H :], model.params["rnn.bias_hh_l0"][2 * H :]
+    h_prev = np.vstack([tr["state0"]["h"], _arr(tr["steps"], "h")[:-1]])
+    np.testing.assert_allclose(_arr(tr["steps"], "m"), h_prev @ W.T + b, atol=1e-14)
