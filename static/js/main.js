@@ -18,6 +18,7 @@ import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
 import { ImportPanel, importForm } from "./views/import.js";
+import { DiagramView } from "./views/diagram.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -30,6 +31,13 @@ const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") })
 const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
   model: () => controller.model });
 const views = [unrolled, cell];
+// The cell diagram: a tab of the explorer; the embed shows it in place of the network (?view=diagram).
+const diagram = new DiagramView($("view-diagram"), state);
+views.push(diagram);
+if (isEmbed && state.view === "diagram") {
+  $("view-diagram").hidden = false;
+  document.querySelector("main.embed").classList.add("diagram-mode");
+}
 let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);

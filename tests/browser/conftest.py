@@ -48,6 +48,11 @@ SHAPED_MODELS = {
     "relu-rnn": {"cell": "rnn", "nonlinearity": "relu", "hidden_size": 6},
     "deep-gru": {"cell": "gru", "num_layers": 2, "hidden_size": 6},
     "deep-bi-lstm": {"cell": "lstm", "num_layers": 2, "bidirectional": True, "hidden_size": 5},
+    # the cell diagram's test (test_diagram_page.py): one plain cell of each kind, and peepholes
+    "plain-lstm": {"cell": "lstm", "hidden_size": 6},
+    "plain-gru": {"cell": "gru", "hidden_size": 6},
+    "tanh-rnn": {"cell": "rnn", "hidden_size": 6},
+    "peephole-lstm": {"cell": "lstm", "peephole": True, "hidden_size": 6},
 }
 
 
