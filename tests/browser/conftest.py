@@ -92,7 +92,8 @@ def start_server(data_dir: Path, host: str = "127.0.0.1"):
     if url is None:
         proc.kill()
         pytest.fail("the server did not start:\n" + "".join(seen))
-    for _ in range(100):  # wait until it answers
+    deadline = time.monotonic() + 60  # wait until it answers (a loaded machine is slow)
+    while time.monotonic() < deadline:
         try:
             _json(f"{url}/api/health")
             break
