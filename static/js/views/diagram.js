@@ -7,13 +7,13 @@ import { svg, el, clear, fmt, showToken } from "../dom.js";
 import { W, H as VH, layoutFor } from "./diagram_layouts.js";
 import { wireValues, inputValue, names } from "./diagram_values.js";
 
-const BADGE_H = { forward: 62, backward: 80 };
+const BADGE_H = { forward: 62, backward: 82 };
 const SPARK_H = 16;
 const UNIT_GATES = new Set(["f", "i", "o", "r", "z", "omz"]);   // values in [0, 1]
 
 /** Badge width from its longest line (viewBox units; the fonts are set in diagram.css). */
 const badgeWidth = (name, value, factor) =>
-  Math.max(112, 8.9 * name.length + 18, 14 * value.length + 18, 8.3 * (factor || "").length + 18);
+  Math.max(112, 8.9 * name.length + 18, 14 * value.length + 18, 9.2 * (factor || "").length + 18);
 
 export class DiagramView {
   constructor(container, state, { compact = false } = {}) {
@@ -173,7 +173,7 @@ export class DiagramView {
     bd.name.setAttribute("y", y0 + 17);
     bd.value.setAttribute("y", y0 + 40);
     bd.factor.setAttribute("y", y0 + 57);
-    bd.spark = { x: x0 + 8, y: y0 + h - SPARK_H - 5, w: w - 16, h: SPARK_H };
+    bd.spark = { x: x0 + 8, y: y0 + h - SPARK_H - 3, w: w - 16, h: SPARK_H };
   }
 
   render() {
