@@ -48,6 +48,7 @@ import numpy as np
 
 from engine import heads, layers
 from engine.cells import truncated_bptt
+from engine.cells.sent_back import cut, sent_back
 from engine.model import ModelState, SequenceModel
 from engine.targets import one_to_many_steps, targets_for
 from engine.tokenize import NO_TOKEN
@@ -234,12 +235,34 @@ def build_forward(
         "layer": layer,
         "direction": direction,
         "gate_names": list(tape.gate_names),
+        **_cell_details(model, tape),
         "loss": _num(losses.sum()),
         "clip": clip,
         "truncate": truncate,
         "truncation": truncation(T, truncate, truncate_mode),
     }
     return fwd
+
+
+def _reads_one_hot(model: SequenceModel, layer: int) -> bool:
+    """Does the cell at `layer` read one-hot tokens (then the trace gives their ids, not x)?"""
+    cfg = model.config
+    return layer == 0 and cfg.vocab_size is not None and cfg.input_encoding == "onehot"
+
+
+def _cell_details(model: SequenceModel, tape) -> dict:
+    """What the cell diagram needs to know about the shown cell: its variant and the state
+    before its first step (in its own time: the reverse direction's is before t = T-1)."""
+    cfg = model.config
+    state0 = {"h": _floats(tape.h0)}
+    if tape.c0 is not None:
+        state0["c"] = _floats(tape.c0)
+    return {
+        "peephole": bool(cfg.cell == "lstm" and cfg.peephole),
+        "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
+        "jordan": bool(cfg.jordan),
+        "state0": state0,
+    }
 
 
 def truncation(T: int, k: int | None, mode: str) -> dict | None:
@@ -264,6 +287,10 @@ def _step_frames(
         cols["c"] = rows(tape.c[order])
     if tape.kind == "rnn":
         cols["pre"] = rows(tape.pre[order])
+    if tape.kind == "gru":
+        cols["m"] = rows(tape.m[order])  # W_hn h_{t-1} + b_hn, what the reset gate scales
+    if not _reads_one_hot(model, fwd.layer):
+        cols["x"] = rows(tape.x[order])  # the embedding, the input vector or the layer below
     gates = {n: rows(tape.gates[n][order]) for n in tape.gate_names}
     ids = [] if run.ids is None else run.ids.tolist()
     out_at = {int(s): j for j, s in enumerate(run.out_idx)}
@@ -325,6 +352,7 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
         # step s's weight_hh share is dpre_hh[s] ⊗ h_prev[s] (GRU: r ⊙ da_n on the n block)
         running = _floats(_running_norms(g.dpre_hh, g.h_prev)[order] * scale)
         grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
+        sends = _sends(fwd, g, res.dh_in[layer][direction], rows)
         grad_flow = None
         if flow_matrix is not None:
             grad_flow = rows(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
@@ -334,6 +362,8 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
         if dc is not None:
             frame["dc"] = dc[t]
         frame["dgates"] = {n: v[t] for n, v in dgates.items()}
+        for name, col in sends.items():
+            frame[name] = col[t]
         frame["contrib_norms"] = {n: v[t] for n, v in contrib.items()}
         frame["dW_hh_running_norm"] = running[t]
         backward.append(frame)
@@ -346,9 +376,34 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
     }
 
 
+def _sends(fwd: Forward, g, dh_in: np.ndarray, rows: Rows) -> dict[str, list]:
+    """backward[t]'s cell-diagram fields: the gradient entering h_t from outside, what step t
+    sends back to the previous state (engine/cells/sent_back.py; zero at a chunk start, null
+    under a sliding window, where each loss's window ends elsewhere), and dL/dx_t."""
+    tape = fwd.run.tapes[fwd.layer][fwd.direction]
+    order = fwd.order()
+    T = len(order)
+    k, mode = fwd.truncate, fwd.truncate_mode
+    dh_prev, dc_prev = sent_back(tape, g)
+    if k is not None and k < T and mode == "chunked":
+        first = layers.first_chunk(T, k, fwd.direction)
+        starts = [a for a, _ in truncated_bptt.chunks(T, k, first)[1:]]
+        dh_prev, dc_prev = cut(dh_prev, starts), cut(dc_prev, starts)
+    sliding = k is not None and k < T and mode == "sliding"
+    out = {"dh_in": rows(dh_in[order])}
+    out["dh_prev"] = [None] * T if sliding else rows(dh_prev[order])
+    if dc_prev is not None:
+        out["dc_prev"] = [None] * T if sliding else rows(dc_prev[order])
+    if not _reads_one_hot(fwd.model, fwd.layer):
+        out["dx"] = rows(g.dx[order])
+    out["dx_norm"] = _floats(_row_norms(g.dx)[order])
+    return out
+
+
 TRACE_FIELDS = (
     *("cell", "input_ids", "vocab_size", "output_size", "hidden_size", "num_layers"),
-    *("bidirectional", "setup", "layer", "direction", "gate_names", "steps", "loss"),
+    *("bidirectional", "setup", "layer", "direction", "gate_names"),
+    *("peephole", "nonlinearity", "jordan", "state0", "steps", "loss"),
     *("backward", "grad_norms", "global_norm", "clipped", "clip", "truncate", "truncation"),
     "grad_flow",
 )

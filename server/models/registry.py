@@ -119,6 +119,7 @@ class Entry:
             "bidirectional": self.kind == "sequence" and cfg.bidirectional,
             "nonlinearity": nonlinearity,
             "attention": cfg.attention if self.kind == "seq2seq" else None,
+            "peephole": self.kind == "sequence" and cfg.peephole,
             "source": self.source,
             "example": example,
         }

@@ -46,7 +46,11 @@ export const EXPLAIN = {
     "Heatmaps show every unit (rows) at every step (columns). Gradients shows ‖dL/dh_t‖ on a log scale " +
     "and the matrix ‖∂L_t/∂h_s‖: how much the loss at step t depends on the state at an earlier step s. " +
     "Fading colours to the left mean vanishing gradients. Compare runs your sentence through an RNN, an " +
-    "LSTM and a GRU side by side. Generate lets a language model continue your sentence."],
+    "LSTM and a GRU side by side. Generate lets a language model continue your sentence. The Cell " +
+    "diagram draws the cell as in colah's \"Understanding LSTM Networks\" (yellow boxes are learned " +
+    "layers, pink circles pointwise operations) with this step's value of the selected unit on every " +
+    "wire and a bar for every unit; in the backward phase the wires carry the gradients δv = ∂L/∂v, " +
+    "each with the factor the chain rule multiplies it by on that wire (× f_t, × (1 − tanh²c_t), …)."],
   generate: ["Generating text, one token at a time",
     "A language model predicts a distribution over the next token. To generate, it is primed with your " +
     "sentence, then a token is drawn from that distribution and fed back in as the next input, again and " +

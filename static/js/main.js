@@ -21,6 +21,7 @@ import { ImportPanel, importForm } from "./views/import.js";
 import { PathView } from "./views/path.js";
 import { UnitsView } from "./views/units.js";
 import { bindEmbedViews } from "./embed_views.js";
+import { DiagramView } from "./views/diagram.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -35,6 +36,13 @@ const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHe
 const views = [unrolled, cell];
 if (isEmbed) bindEmbedViews(state);   // before the views: they draw only when shown
 views.push(new PathView($("view-path"), state, { compact: isEmbed }), new UnitsView($("view-units"), state));
+// The cell diagram: a tab of the explorer; the embed shows it in place of the network (?view=diagram).
+const diagram = new DiagramView($("view-diagram"), state);
+views.push(diagram);
+if (isEmbed && state.view === "diagram") {
+  $("view-diagram").hidden = false;
+  document.querySelector("main.embed").classList.add("diagram-mode");
+}
 let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);

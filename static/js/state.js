@@ -12,7 +12,7 @@ export const PROPS = [
   { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
   // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
   { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
-  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "path", "units"], def: "heatmaps", history: true },
+  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "path", "units", "diagram"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)

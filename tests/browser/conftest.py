@@ -48,6 +48,11 @@ SHAPED_MODELS = {
     "relu-rnn": {"cell": "rnn", "nonlinearity": "relu", "hidden_size": 6},
     "deep-gru": {"cell": "gru", "num_layers": 2, "hidden_size": 6},
     "deep-bi-lstm": {"cell": "lstm", "num_layers": 2, "bidirectional": True, "hidden_size": 5},
+    # the cell diagram's test (test_diagram_page.py): one plain cell of each kind, and peepholes
+    "plain-lstm": {"cell": "lstm", "hidden_size": 6},
+    "plain-gru": {"cell": "gru", "hidden_size": 6},
+    "tanh-rnn": {"cell": "rnn", "hidden_size": 6},
+    "peephole-lstm": {"cell": "lstm", "peephole": True, "hidden_size": 6},
 }
 
 
@@ -87,7 +92,8 @@ def start_server(data_dir: Path, host: str = "127.0.0.1"):
     if url is None:
         proc.kill()
         pytest.fail("the server did not start:\n" + "".join(seen))
-    for _ in range(100):  # wait until it answers
+    deadline = time.monotonic() + 60  # wait until it answers (a loaded machine is slow)
+    while time.monotonic() < deadline:
         try:
             _json(f"{url}/api/health")
             break

@@ -12,6 +12,7 @@ SUMMARY_FIELDS = {
     "task",
     "vocab_kind",
     "nonlinearity",
+    "peephole",
     "vocab_size",
     "hidden_size",
     "num_layers",

@@ -67,6 +67,7 @@ class ModelSummary(BaseModel):
     attention: Literal["general", "dot"] | None = Field(
         None, description="An encoder–decoder's Luong attention score, null without attention."
     )
+    peephole: bool = Field(False, description="An LSTM whose gates also read the cell state.")
     source: Source
     example: str = Field(description="A text to try first.")
 
