@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.api.routers import (
     api_docs,
+    export,
     gradcheck,
     health,
     imports,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, sample, training, imports):
+    for router in (health, models, trace, gradcheck, sample, training, imports, export):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

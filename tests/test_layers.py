@@ -14,8 +14,17 @@ MAY_IMPORT = {
     "server.models": {"server.models", "server.core", "engine"},
     "server.tracing": {"server.tracing", "server.models", "server.core", "engine"},
     "server.training": {"server.training", "server.models", "server.core", "engine"},
+    "server.export": {
+        "server.export",
+        "server.tracing",
+        "server.models",
+        "server.web",
+        "server.core",
+        "engine",
+    },
     "server.api": {
         "server.api",
+        "server.export",
         "server.tracing",
         "server.training",
         "server.models",

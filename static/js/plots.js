@@ -2,11 +2,13 @@
 // escape token text (plotly reads a few HTML-like tags in strings, so tokens go in as entities).
 
 import { el } from "./dom.js";
+import { offline, offlinePlotly } from "./offline.js";
 
 let loading = null;
 
 export function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (offline) return offlinePlotly();   // an exported file holds plotly.js itself
   if (loading) return loading;
   loading = new Promise((resolve, reject) => {
     const s = document.createElement("script");
