@@ -22,6 +22,15 @@ MAY_IMPORT = {
         "server.core",
         "engine",
     },
+    "server.notebook": {
+        "server.notebook",
+        "server.export",
+        "server.tracing",
+        "server.models",
+        "server.web",
+        "server.core",
+        "engine",
+    },
     "server.api": {
         "server.api",
         "server.export",

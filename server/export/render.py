@@ -104,8 +104,14 @@ def _draw(page, fmt, output: Path, target, steps, fps, image) -> str:
     if fmt == "png" and target == "page":
         page.screenshot(path=str(output), full_page=True)
         return "the whole page"
+    try:  # charts appear once plotly has loaded
+        page.wait_for_function(
+            "(t) => window.__unrolled.images.targets().includes(t)", arg=target, timeout=15000
+        )
+    except Exception:  # noqa: BLE001 (Playwright's TimeoutError): said below
+        pass
     known = page.evaluate("() => window.__unrolled.images.targets()")
-    if target not in known and target != "page":
+    if target not in known:
         raise RenderError(f"--target {target!r}: this view has {', '.join(known)}")
     if fmt == "svg":
         text = page.evaluate("(t) => window.__unrolled.images.svgOf(t)", target)

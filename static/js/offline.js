@@ -108,8 +108,10 @@ export function markOffline(state) {
   for (const id of ["copy-link", "copy-embed", "download-view", "open-full"]) {
     if ($(id)) $(id).hidden = true;
   }
-  const brand = document.querySelector(".brand") || document.querySelector(".embed-head");
-  if (brand) brand.after(el("span", { class: "offline-badge", title: fixed }, "exported view · works offline"));
+  const badge = el("span", { class: "offline-badge", title: fixed }, "exported view · works offline");
+  const brand = document.querySelector(".brand"), head = document.querySelector(".embed-head");
+  if (brand) brand.after(badge);
+  else if (head) head.querySelector(".ledger")?.after(badge);
   const blocked = [["generate", "Generating text"]];
   if (!offline.compare) blocked.push(["compare", "Comparing with the other cells (export this view from its tab to include them)"]);
   const notes = [];
