@@ -34,7 +34,13 @@ _MODULE = re.compile(r"""<script\s+type="module"\s+src="([^"]+)"\s*>\s*</script>
 _HEAD_OPEN = re.compile(r"<head>", re.I)
 _BODY_OPEN = re.compile(r"<body\b", re.I)
 _HEAD_CLOSE = re.compile(r"</head>", re.I)
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def script_json(value) -> str:

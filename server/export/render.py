@@ -35,7 +35,7 @@ class RenderError(Exception):
 
 
 def parse_steps(spec: str) -> tuple[int, int]:
-    """"0-19" -> (0, 19); "5" -> (5, 5)."""
+    """ "0-19" -> (0, 19); "5" -> (5, 5)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", spec)
     if not m:
         raise RenderError(f"--steps {spec!r}: write FIRST-LAST, e.g. 0-19")
@@ -69,7 +69,9 @@ def render(
     if fmt not in FORMATS[1:]:
         raise RenderError(f"format must be one of {', '.join(FORMATS)}")
     if not Path(CHROMIUM).exists():
-        raise RenderError(f"{CHROMIUM} is missing: install Chromium (Debian: apt-get install chromium)")
+        raise RenderError(
+            f"{CHROMIUM} is missing: install Chromium (Debian: apt-get install chromium)"
+        )
     sync_api = _need("playwright.sync_api", "Playwright")
     image = _need("PIL.Image", "Pillow") if fmt == "gif" else None
     with tempfile.TemporaryDirectory(prefix="unrolled-render-") as tmp:

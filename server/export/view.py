@@ -50,7 +50,7 @@ def _number(query: Mapping[str, str], name: str, kind, positive: bool = True):
     try:
         value = kind(raw)
     except ValueError:
-        raise ApiError(f"{name}: {raw[:20]!r} is not a {kind.__name__} number.") from None
+        raise ApiError(f"{name} must be a {kind.__name__} number.") from None
     if positive and not value > 0:
         raise ApiError(f"{name} must be above 0 (leave it out for none).")
     return value

@@ -1,4 +1,4 @@
-"""Notebooks: `show(model, text)` displays a view as a widget, with a self-contained HTML fallback."""
+"""Notebooks: `show(model, text)` displays a view as a widget, with an HTML fallback."""
 
 from server.notebook.show import View, show
 

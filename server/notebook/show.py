@@ -83,7 +83,7 @@ class View:
 
     @property
     def widget(self):
-        """The anywidget (None when anywidget is not installed: pip install 'unrolled[notebook]')."""
+        """The anywidget, or None without anywidget (pip install 'unrolled[notebook]')."""
         if self._widget is None:
             try:
                 from server.notebook.widget import UnrolledWidget

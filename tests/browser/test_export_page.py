@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import CHROMIUM
 from pagekit import SCREENSHOTS
 
 from server.core.settings import Settings
@@ -30,15 +30,10 @@ def export(tmp_path: Path, name: str, **query) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def offline_browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+@pytest.fixture
+def offline_browser(browser):
+    """conftest's Chromium (one Playwright per session: a second one cannot start beside it)."""
+    return browser
 
 
 class Offline:
@@ -138,7 +133,8 @@ def test_the_view_state_is_exported(tmp_path, offline):
     )
     page = offline().open(path)
     state = page.evaluate(
-        "() => { const s = window.__unrolled.state; return [s.t, s.phase, s.view, s.theme, s.unit]; }"
+        "() => { const s = window.__unrolled.state; "
+        "return [s.t, s.phase, s.view, s.theme, s.unit]; }"
     )
     assert state == [3, "backward", "gradients", "dark", 2]
     assert page.evaluate("() => document.documentElement.dataset.effectiveTheme") == "dark"
@@ -198,7 +194,9 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_cli_exports_html_from_another_directory(tmp_path, offline):
-    r = run_cli(["--model", "rnn-hello", "--text", "hello", "--step", "2", "-o", "v.html"], tmp_path)
+    r = run_cli(
+        ["--model", "rnn-hello", "--text", "hello", "--step", "2", "-o", "v.html"], tmp_path
+    )
     assert r.returncode == 0, r.stderr
     page = offline().open(tmp_path / "v.html")
     assert position(page) == [2, "forward"]
@@ -230,3 +228,22 @@ def test_cli_images_png_svg_gif_frames(tmp_path):
     assert names == ["frame-000.png", "frame-001.png", "frame-002.png"]
     r = run_cli([*base, "--format", "gif", "--steps", "5-99", "-o", "b.gif"], tmp_path)
     assert r.returncode != 0 and "steps 0-10" in r.stderr
+
+
+def test_download_view_and_image_buttons_on_the_live_page(page, server_url, tmp_path, offline):
+    from pagekit import open_page
+
+    open_page(page, f"{server_url}/?model=rnn-hello&text=hello&t=1")
+    with page.expect_download() as got:
+        page.click("#download-view")
+    saved = tmp_path / got.value.suggested_filename
+    got.value.save_as(saved)
+    assert saved.name == "unrolled-rnn-hello-hello.html"
+    with page.expect_download() as png:
+        page.click("[data-image-tools='unrolled'] [data-image='png']")
+    assert png.value.suggested_filename.endswith("-unrolled.png")
+    with page.expect_download() as svg:
+        page.click("[data-image-tools='cell'] [data-image='svg']")
+    assert svg.value.suggested_filename.endswith("-cell.svg")
+    exported = offline().open(saved)
+    assert position(exported) == [1, "forward"]

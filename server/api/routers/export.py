@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from server.api.deps import RateLimited, RegistryDep, SettingsDep, TracesDep
 from server.core.errors import ApiError
@@ -26,7 +26,7 @@ def filename(model: str, text: str) -> str:
     "/export",
     dependencies=[RateLimited],
     responses=refusals(404, 422, 429),
-    response_class=Response,
+    response_class=HTMLResponse,
     summary="Download a view as one HTML file that works offline",
 )
 async def export(
