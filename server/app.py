@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.api.routers import (
     api_docs,
+    export,
     gradcheck,
     health,
     imports,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports,
         seq2seq,
         tree,
+        export,
     ):
         app.include_router(router.router)
     app.include_router(ws.router)

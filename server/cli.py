@@ -1,6 +1,7 @@
 """`unrolled` (or `python -m server`): serve the page and open it in a browser.
 
-`unrolled train ...` trains a model from the command line instead (server/train_cli.py).
+`unrolled train ...` trains a model from the command line instead (server/train_cli.py);
+`unrolled export ...` exports a view as a file (server/export_cli.py).
 
 Every option also reads from the environment (`UNROLLED_HOST`, `UNROLLED_PORT`, ...); the
 command line wins. `--port 0` binds a free port and prints the real address.
@@ -28,7 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="unrolled",
         description="Watch a recurrent network think: serve Unrolled and open it in a browser.",
-        epilog="unrolled train --help: train a model from the command line.",
+        epilog="unrolled train --help: train a model from the command line. "
+        "unrolled export --help: a view as an offline HTML file, an image or a GIF.",
     )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; env UNROLLED_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000; 0 = any free port)")
@@ -108,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
         from server import train_cli
 
         train_cli.main(argv[1:])
+        return
+    if argv[:1] == ["export"]:
+        from server import export_cli
+
+        export_cli.main(argv[1:])
         return
     settings = settings_from(parse_args(argv))
     try:

@@ -1,6 +1,8 @@
 // Talking to the server: fetch for models and traces, a WebSocket for streamed traces and live typing.
 
 import { unpackFrames } from "./binary.js";
+// An exported file has no server: it answers from the data it holds (offline.js).
+import { offline, offlineModels, offlineTrace, needsServer } from "./offline.js";
 
 async function json(resp) {
   if (!resp.ok) {
@@ -17,6 +19,7 @@ async function json(resp) {
 }
 
 export async function fetchModels() {
+  if (offline) return offlineModels();
   return json(await fetch("/api/models"));
 }
 
@@ -44,6 +47,7 @@ export async function fetchProjection(model, layer, direction) {
 }
 
 export async function fetchTrace(body, signal) {
+  if (offline) return offlineTrace(body);
   return json(await fetch("/api/trace", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -54,6 +58,7 @@ export async function fetchTrace(body, signal) {
 
 /** Generate text (POST /api/sample): every step's input, distribution and draw. */
 export async function fetchSample(body, signal) {
+  if (offline) throw needsServer("Generating text");
   return json(await fetch("/api/sample", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -64,6 +69,7 @@ export async function fetchSample(body, signal) {
 
 /** Finite-difference check of one gradient entry (server computes both sides). */
 export async function gradcheck(body) {
+  if (offline) throw needsServer("The gradient check");
   return json(await fetch("/api/gradcheck", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -88,6 +94,7 @@ export class TraceSocket {
   }
 
   connect() {
+    if (offline) return Promise.reject(needsServer("The WebSocket"));
     if (this.ready) return this.ready;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     this.ready = new Promise((resolve, reject) => {

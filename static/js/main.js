@@ -22,13 +22,18 @@ import { PathView } from "./views/path.js";
 import { UnitsView } from "./views/units.js";
 import { bindEmbedViews } from "./embed_views.js";
 import { DiagramView } from "./views/diagram.js";
+import { offline, markOffline } from "./offline.js";
+import { bindImages } from "./images.js";
+import { bindDownload } from "./download.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
 const maxChars = Number(document.body.dataset.maxTextChars) || 500;
 
-const linkQuery = new URLSearchParams(location.search);   // as opened, before the URL is tidied
-const state = State.fromQuery(location.search);
+// An exported file (offline.js) carries the state it was exported with; its URL has none.
+const startQuery = offline ? offline.query : location.search;
+const linkQuery = new URLSearchParams(startQuery);   // as opened, before the URL is tidied
+const state = State.fromQuery(startQuery);
 const player = new Player(state);
 const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") });
 const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
@@ -62,6 +67,8 @@ let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
 window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
+// PNG/SVG/GIF of the diagrams; the command line draws its images with the same functions
+window.__unrolled.images = bindImages(state, controller, { status: $("copy-status") || $("ledger") });
 
 function showError(msg) {
   const box = $("error-box");
@@ -174,6 +181,7 @@ function bindExplorer(models) {
   renderTabs();
   bindTheme(state);
   bindCopy(state);
+  bindDownload(state, { button: $("download-view"), status: $("copy-status") });
   compare.setModels(models);
   $("import-form").append(importForm());
   new ImportPanel($("import-panel"), { onImported: async (model) => {
@@ -205,8 +213,9 @@ async function start() {
     return;
   }
   state.set({ model: model.id, text: state.text || model.example || "hello world" }, "init-silent");
-  syncUrl(state, location.pathname);
+  if (!offline) syncUrl(state, location.pathname);   // a file:// or srcdoc page keeps its URL
   if (!isEmbed) bindExplorer(models);
+  if (offline) markOffline(state);
   await controller.load();
   markReady();
 }

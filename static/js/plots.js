@@ -2,11 +2,13 @@
 // escape token text (plotly reads a few HTML-like tags in strings, so tokens go in as entities).
 
 import { el } from "./dom.js";
+import { offline, offlinePlotly } from "./offline.js";
 
 let loading = null;
 
 export function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (offline) return offlinePlotly();   // an exported file holds plotly.js itself
   if (loading) return loading;
   loading = new Promise((resolve, reject) => {
     const s = document.createElement("script");
@@ -41,8 +43,14 @@ export function baseLayout(title, extra = {}) {
   };
 }
 
+// The camera button downloads a PNG (drawn in the browser, so it works offline); a second one an SVG.
+const SVG_ICON = { width: 1000, height: 1000,
+  path: "M450 80h100v480l150-150 70 70-270 270-270-270 70-70 150 150zM130 860h740v100H130z" };
 export const PLOT_CONFIG = { displaylogo: false, responsive: true,
-  modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+  modeBarButtonsToRemove: ["select2d", "lasso2d"],
+  toImageButtonOptions: { format: "png", scale: 2, filename: "unrolled-chart" },
+  modeBarButtonsToAdd: [{ name: "Download as SVG", icon: SVG_ICON,
+    click: (gd) => window.Plotly.downloadImage(gd, { format: "svg", filename: "unrolled-chart" }) }] };
 
 const TICK_FONT = 13, CHAR_PX = 8.5;   // a 13 px label: about 8.5 px per character
 
