@@ -21,7 +21,7 @@ from server.core.schemas import TraceRequest
 from server.core.settings import Settings
 from server.export.document import PAGES, OfflineData, build_html
 from server.models.registry import Entry, Registry
-from server.tracing.request import NO_MODEL, Prepared
+from server.tracing.request import Prepared, entry_for
 
 _KEY = re.compile(r"^[a-z][a-z_]{0,31}$")
 MAX_KEYS = 40
@@ -74,9 +74,7 @@ def parse_view(
     model_id = clean.get("model", "")
     if not model_id:
         raise ApiError("model is required: a model id from /api/models.")
-    entry = registry.get(model_id)
-    if entry is None:
-        raise ApiError(NO_MODEL, 404)
+    entry = entry_for(registry, model_id)  # 404 unknown; 422 a kind this export cannot show
     text = clean.get("text") or entry.summary()["example"]
     clean["text"] = text
     clip = _number(clean, "clip", float)
@@ -112,7 +110,9 @@ def comparable(entries: list[Entry], current: Entry) -> list[Entry]:
     ref = current.summary()
     picks = []
     for kind in ("rnn", "lstm", "gru"):
-        same = [e.summary() for e in entries if e.model.config.cell == kind]
+        same = [
+            e.summary() for e in entries if e.kind == "sequence" and e.model.config.cell == kind
+        ]
 
         def score(m: dict) -> int:
             return (

@@ -20,9 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from pagekit import TRAIN_TEXT
+from pagekit import CHROMIUM, TRAIN_TEXT
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

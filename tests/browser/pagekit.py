@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium (Playwright cannot download browsers here)
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM
-from pagekit import SCREENSHOTS
+from pagekit import CHROMIUM, SCREENSHOTS
 
 from server.core.settings import Settings
 from server.export.view import export_html, in_process, parse_view
