@@ -59,8 +59,8 @@ def test_backward_overview_is_every_cells_gradient_and_its_two_parts():
 
 
 def test_the_parts_of_the_gradient_are_where_they_come_from():
-    """Many-to-one: only the last step's top layer gets a gradient from the head; the reverse
-    direction's next step is t-1, so its first step (t = 0 in its own time, T-1) gets none from it."""
+    """Many-to-one: only the last step's top layer gets a gradient from the head; nothing comes
+    from after the last step, nor (the reverse direction's next step is t-1) from before t = 0."""
     model = make(cell="gru", setup="many-to-one", output_size=3)
     tr = build_trace(model, IDS, targets=[2])
     ob = tr["overview_backward"]
