@@ -95,6 +95,7 @@ class Entry:
             "hidden_size": cfg.hidden_size,
             "num_layers": cfg.num_layers,
             "bidirectional": cfg.bidirectional,
+            "setup": cfg.setup,
             "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
             "source": self.source,
             "example": self.stored.example or "".join(self.vocab.tokens[:4]),
@@ -105,7 +106,6 @@ class Entry:
             **self.summary(),
             "vocab": list(self.vocab.tokens),
             "labels": self.labels,
-            "setup": self.model.config.setup,
             "unk": self.vocab.unk,
             "normalize": self.vocab.normalize,
         }

@@ -35,6 +35,7 @@ class ModelSummary(BaseModel):
                     "hidden_size": 8,
                     "num_layers": 1,
                     "bidirectional": False,
+                    "setup": "many-to-many",
                     "nonlinearity": "tanh",
                     "source": "demo",
                     "example": "hell",
@@ -51,6 +52,9 @@ class ModelSummary(BaseModel):
     hidden_size: int
     num_layers: int
     bidirectional: bool
+    setup: str = Field(
+        description="many-to-many (a prediction per step), many-to-one, one-to-many or one-to-one."
+    )
     nonlinearity: Literal["tanh", "relu"] | None = Field(
         None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
     )
@@ -61,7 +65,6 @@ class ModelSummary(BaseModel):
 class ModelDetail(ModelSummary):
     vocab: list[str]
     labels: list[str] | None = Field(None, description="Class names of a classifier.")
-    setup: str = Field(description="many-to-many (a prediction per step) or many-to-one.")
     unk: str | None = Field(
         None,
         description="Tokens the vocabulary does not know are read as this token, if set; "
