@@ -137,8 +137,14 @@ export class UnrolledView {
     const root = svg("g", { class: "network", transform: `translate(0 ${band})` });
     svgRoot.append(root);
 
-    this.cursor = svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: geo.height - 8, rx: 8 });
-    root.append(this.cursor);
+    // A stack is thousands of SVG nodes, and moving anything inside an SVG lays the whole of it
+    // out again: there the cursor and the unit marker are HTML boxes over the drawing, moved by
+    // a transform (the drawing is at its own size, never scaled).
+    this.overlay = stacked;
+    this.cursor = stacked ? el("div", { class: "unrolled-cursor" })
+      : svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: geo.height - 8, rx: 8 });
+    if (stacked) Object.assign(this.cursor.style, { top: `${band + 4}px`, width: `${w}px`, height: `${geo.height - 8}px` });
+    else root.append(this.cursor);
 
     // Row labels and the zero initial state (a reverse row starts on the right, from h_T = 0).
     const labels = svg("g", { class: "row-labels" });
@@ -278,9 +284,12 @@ export class UnrolledView {
 
     notes.forEach((text, i) => root.append(svg("text", { class: i === 2 && trace.truncation ? "note trunc-note" : "note",
       x: 8, y: geo.height + 12 + 17 * i }, text)));
-    this.marker = svg("rect", { class: "unit-marker", width: 0, height: 0 });
-    root.append(this.marker, this.pinned);
+    this.marker = stacked ? el("div", { class: "unrolled-marker" }) : svg("rect", { class: "unit-marker", width: 0, height: 0 });
+    root.append(...(stacked ? [] : [this.marker]), this.pinned);
     clear(this.container).append(svgRoot);
+    if (stacked) this.container.append(this.cursor, this.marker);
+    this.container.classList.toggle("overlay", stacked);
+    this.band = band;
     if (this.refocus) {   // the new drawing's button for the row the keyboard chose
       const { layer, direction } = this.refocus;
       const b = svgRoot.querySelector(`.row-button[data-layer="${layer}"][data-direction="${direction}"]`);
@@ -413,15 +422,22 @@ export class UnrolledView {
         seen[i] = st;
       }
     }
-    this.cursor.setAttribute("x", this.left + t * this.w);
+    if (this.overlay) this.cursor.style.transform = `translateX(${this.left + t * this.w}px)`;
+    else this.cursor.setAttribute("x", this.left + t * this.w);
     this.cursor.classList.toggle("backward", back);
     const { cw, gridCols, gwid, ghei } = this.geometry;
     if (unit < tr.hidden_size && t < T) {
       const cl = this.left + t * this.w + this.w / 2 - cw / 2;
-      this.marker.setAttribute("x", cl + 4 + (unit % gridCols) * gwid - 1);
-      this.marker.setAttribute("y", this.geo.shown.y + 4 + Math.floor(unit / gridCols) * ghei - 1);
-      this.marker.setAttribute("width", gwid + 1.4);
-      this.marker.setAttribute("height", ghei + 1.4);
+      const mx = cl + 4 + (unit % gridCols) * gwid - 1, my = this.geo.shown.y + 4 + Math.floor(unit / gridCols) * ghei - 1;
+      if (this.overlay) {
+        Object.assign(this.marker.style, { width: `${gwid + 1.4}px`, height: `${ghei + 1.4}px`,
+          transform: `translate(${mx}px, ${my + this.band}px)` });
+      } else {
+        this.marker.setAttribute("x", mx);
+        this.marker.setAttribute("y", my);
+        this.marker.setAttribute("width", gwid + 1.4);
+        this.marker.setAttribute("height", ghei + 1.4);
+      }
     }
     this.renderWindow();
     this.renderLedger();

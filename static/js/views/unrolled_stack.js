@@ -38,7 +38,7 @@ export class StackDrawing {
     root.append(wires, rowsG);
     for (const row of geo.rows) {
       for (let s = 0; s < T; s++) {
-        const g = svg("g", { class: "rowcell", "data-layer": row.layer, "data-direction": row.direction, "data-t": s });
+        const g = svg("g", { class: row.shown ? "rowcell" : "rowcell other", "data-layer": row.layer, "data-direction": row.direction, "data-t": s });
         this.wiresInto(g, row, s);
         if (!row.shown) this.smallCell(g, row, s, ov);
         (row.shown ? wires : rowsG).append(g);
