@@ -264,9 +264,9 @@ def test_screenshots_of_each_architecture(browser, server_url, size):
     for theme in ("light", "dark"):
         ctx = browser.new_context(viewport={"width": w, "height": h})
         page = ctx.new_page()
-        errors = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors: list[str] = []
+        page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         for name, query in SHOTS.items():
             if theme == "dark" and name not in ("stacked-2x-bi", "stack3-bi-t100"):
                 continue

@@ -16,6 +16,7 @@ SUMMARY_FIELDS = {
     "hidden_size",
     "num_layers",
     "bidirectional",
+    "setup",  # the page asks a one-to-many model for its steps
     "source",
     "example",
 }

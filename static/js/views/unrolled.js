@@ -231,7 +231,7 @@ export class UnrolledView {
       const prevT = reverse ? t + 1 : t - 1;
       const grad = svg("line", { class: "grad", x1: reverse ? cl + cw - 2 : cl + 2, y1: Y_H + 9,
         x2: reverse ? fromX - 4 : fromX + 4, y2: Y_H + 9,
-        stroke: GRAD_COLOR, "stroke-width": first ? 0 : gw, "marker-end": carried || first ? null : "url(#ah-g)" });
+        stroke: GRAD_COLOR, "stroke-width": gw, "marker-end": carried ? null : "url(#ah-g)" });   // (into h₋₁: dstate)
       grad.append(svg("title", {}, carried ? `no gradient from step ${t} into step ${prevT}: a chunk boundary`
         : b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed"));
       g.append(grad);
