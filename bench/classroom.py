@@ -2,7 +2,7 @@
 
     python bench/classroom.py [--students 100] [--traces 5] [--workers 1] [--vary]
                               [--no-deflate] [--mode binary|json|frames] [--flow] [--url URL]
-                              [--runs N]
+                              [--runs N] [--model demos|stack3] [--shared]
 
 Every student has its own sentence (over the three demo models); by default it traces it 5
 times (as a student replaying it would: later ones may come from the server's cache), with
@@ -11,6 +11,11 @@ every trace is computed. Starts a real server (a subprocess, as `unrolled` would
 the number of errors and the p50/p99 of the time to the first frame and to the whole trace (the
 "done" frame). Goal on a 2-core machine: zero errors, p99 first frame <= 0.25 s, p99 whole trace
 <= 0.5 s.
+
+--model stack3: every student traces a 3-layer bidirectional LSTM, H = 64 (untrained, written
+with the engine into the server's own temporary data folder), over a 100-character sentence of
+its own (T = 100); --shared: every student the same sentence (a class opening the teacher's
+link).
 """
 
 from __future__ import annotations
@@ -64,13 +69,43 @@ def sentence(student: int) -> dict:
 VARIATIONS = [{}, {"truncate": 3}, {"top_k": 3}, {"initial_state": "random"}, {"clip": 0.5}]
 
 
+STACK3 = "bench-stack3"
+STACK3_TEXT = (
+    "the quick brown fox jumps over the lazy dog while the cat sleeps in the warm sun "
+    "and birds sing soft"
+)  # 100 characters
+SETUP = {"model": "demos", "shared": False}  # main() sets these from the options
+
+
+def stack3_sentence(student: int) -> dict:
+    """A 100-character sentence of the student's own (the text rotated), or the shared one."""
+    k = 0 if SETUP["shared"] else student % len(STACK3_TEXT)
+    return {"model": STACK3, "text": STACK3_TEXT[k:] + STACK3_TEXT[:k]}
+
+
+def write_stack3(data_dir: Path) -> None:
+    """The 3-layer bidirectional LSTM (H = 64) as a user model file in `data_dir`."""
+    sys.path.insert(0, str(ROOT))
+    from engine import ModelConfig, SequenceModel, Vocabulary, save_model
+
+    vocab = Vocabulary.from_text(STACK3_TEXT, level="char")
+    cfg = ModelConfig(
+        cell="lstm", vocab_size=len(vocab), hidden_size=64, num_layers=3, bidirectional=True
+    )
+    (data_dir / "models").mkdir(parents=True, exist_ok=True)
+    extra = {"id": STACK3, "source": "imported", "example": STACK3_TEXT, "name": STACK3}
+    save_model(
+        data_dir / "models" / f"{STACK3}.npz", SequenceModel(cfg), vocab, "next-char", "", extra
+    )
+
+
 def request(student: int, k: int, vary: bool, mode: str = "binary", flow: bool = False) -> dict:
     """Trace k of a student: the same sentence again, or (vary) with other settings.
 
     Like the page by default: each half of the trace as one binary message, and no
     gradient-flow matrix (the page asks for it only while its Gradients view is open).
     mode "json" asks for each half as one JSON message, "frames" for a message per frame."""
-    body = sentence(student)
+    body = stack3_sentence(student) if SETUP["model"] == "stack3" else sentence(student)
     body["flow"] = flow
     if mode == "binary":
         body["encoding"] = "binary"
@@ -81,8 +116,10 @@ def request(student: int, k: int, vary: bool, mode: str = "binary", flow: bool =
     return body
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(workers: int, data_dir: Path | None = None) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UNROLLED_WS_RATE": "100"}
+    if data_dir is not None:
+        env["UNROLLED_DATA_DIR"] = str(data_dir)
     proc = subprocess.Popen(
         [sys.executable, "-m", "server", "--port", "0", "--no-browser", "--workers", str(workers)],
         env=env,
@@ -241,7 +278,20 @@ def main() -> None:
         help="repeat the whole measurement (a fresh server each time) and also print the median "
         "and the worst run: on a shared machine one run can be 50%% slower than the next",
     )
+    p.add_argument(
+        "--model",
+        choices=("demos", "stack3"),
+        default="demos",
+        help="demos: sentences over the three demo models; stack3: a 3-layer bidirectional "
+        "LSTM, H = 64, T = 100",
+    )
+    p.add_argument(
+        "--shared",
+        action="store_true",
+        help="with --model stack3: every student the same sentence (the teacher's link)",
+    )
     args = p.parse_args()
+    SETUP.update(model=args.model, shared=args.shared)
     results = []
     for r in range(args.runs):
         if r:
@@ -261,7 +311,17 @@ def main() -> None:
 def measure(args) -> dict:
     """One classroom burst; prints its figures and returns its error count and p99s."""
     load = os.getloadavg()[0]  # other work on this machine (1-minute average) before we start
-    proc, url = (None, args.url) if args.url else start_server(args.workers)
+    tmp = None
+    if args.model == "stack3" and not args.url:
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory()
+        write_stack3(Path(tmp.name))
+    proc, url = (
+        (None, args.url)
+        if args.url
+        else start_server(args.workers, Path(tmp.name) if tmp else None)
+    )
     try:
         server_cpu0 = cpu_seconds(proc)
         client_cpu0 = time.process_time()
@@ -282,6 +342,8 @@ def measure(args) -> dict:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=10)
+        if tmp is not None:
+            tmp.cleanup()
     n = len(out["whole"])
     mode = "5 settings" if args.vary else "the same sentence again"
     print(

@@ -8,7 +8,11 @@ through the API, then drives Debian's Chromium:
 * step-key latency: keydown ArrowRight -> the next animation frame after the DOM update, and the
   frame after that (painted) (goal < 50 ms).
 
-    python bench/page.py [--seconds 4] [--keys 30]
+    python bench/page.py [--seconds 4] [--keys 30] [--model h64|stack3]
+
+--model stack3: instead of the trained H = 64 LSTM, a 3-layer bidirectional LSTM with H = 64
+(untrained, written into the server's data folder with the engine before it starts): six rows
+of 100 cells on the page.
 """
 
 from __future__ import annotations
@@ -49,6 +53,26 @@ def call(url: str, body: dict | None = None):
     req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
+
+
+STACK3 = "bench-stack3"
+
+
+def write_stack3(data_dir: str) -> str:
+    """A 3-layer bidirectional LSTM, H = 64, over TEXT's characters, as a user model file."""
+    sys.path.insert(0, str(ROOT))
+    from engine import ModelConfig, SequenceModel, Vocabulary, save_model
+
+    vocab = Vocabulary.from_text(TEXT, level="char")
+    cfg = ModelConfig(
+        cell="lstm", vocab_size=len(vocab), hidden_size=64, num_layers=3, bidirectional=True
+    )
+    folder = Path(data_dir) / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = {"id": STACK3, "source": "imported", "example": TEXT, "name": STACK3}
+    desc = "3-layer bidirectional LSTM, H = 64 (untrained), for the page benchmark."
+    save_model(folder / f"{STACK3}.npz", SequenceModel(cfg), vocab, "next-char", desc, extra)
+    return STACK3
 
 
 def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
@@ -130,15 +154,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=4.0, help="how long to sample playback")
     ap.add_argument("--keys", type=int, default=30, help="how many ArrowRight presses to time")
+    ap.add_argument(
+        "--model",
+        choices=("h64", "stack3"),
+        default="h64",
+        help="h64: an LSTM trained through the API; stack3: a 3-layer bidirectional LSTM, H = 64",
+    )
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as data_dir:
+        stack3 = write_stack3(data_dir) if args.model == "stack3" else None
         proc, url = start_server(data_dir)
         try:
-            model = train_h64(url)
+            model = stack3 or train_h64(url)
             page_url = f"{url}/?model={model}&text={quote(TEXT)}"
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -150,7 +181,13 @@ def main() -> None:
                     loads.append(float(page.get_attribute("body", "data-ready-ms")))
                 T = page.locator("svg.unrolled g.step").count()
                 H = page.evaluate("window.__unrolled.controller.trace.hidden_size")
-                page.wait_for_selector("#view-heatmaps .plot .main-svg")
+                shape = page.evaluate(
+                    "() => { const t = window.__unrolled.controller.trace;"
+                    " return [t.num_layers, t.bidirectional]; }"
+                )
+                # the heatmaps are drawn once on screen (below a tall stack, after scrolling)
+                page.locator("#view-heatmaps").scroll_into_view_if_needed()
+                page.wait_for_selector("#view-heatmaps .plot .main-svg", timeout=60000)
                 page.wait_for_timeout(500)
 
                 playback = {}
@@ -176,7 +213,10 @@ def main() -> None:
     def p95(xs: list[float]) -> float:
         return sorted(xs)[int(0.95 * (len(xs) - 1))]
 
-    print(f"model {model}: LSTM, H = {H}, T = {T}")
+    print(
+        f"model {model}: LSTM, {shape[0]} layer(s){', bidirectional' if shape[1] else ''}, "
+        f"H = {H}, T = {T}"
+    )
     print(
         f"load to interactive (nav start -> ready flag): cold {loads[0]:.0f} ms, "
         f"warm {statistics.median(loads[1:]):.0f} ms (goal < 1000)"

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import heads, layers
+from engine import heads, layers, overview
 from engine.cells import truncated_bptt
 from engine.cells.sent_back import cut, sent_back
 from engine.model import ModelState, SequenceModel
@@ -240,6 +240,9 @@ def build_forward(
         "clip": clip,
         "truncate": truncate,
         "truncation": truncation(T, truncate, truncate_mode),
+        "jordan": cfg.jordan,
+        "peepholes": _peepholes(model, layer, direction, rows or _floats),
+        "overview": overview.forward_overview(run),
     }
     return fwd
 
@@ -263,6 +266,14 @@ def _cell_details(model: SequenceModel, tape) -> dict:
         "jordan": bool(cfg.jordan),
         "state0": state0,
     }
+
+
+def _peepholes(model: SequenceModel, layer: int, direction: int, rows: Rows) -> dict | None:
+    """The shown cell's peephole weights w_ci, w_cf, w_co (H,) each; None without peepholes."""
+    p = model.cells[layer][direction].params
+    if "w_ci" not in p:
+        return None
+    return {n: rows(p[n][None])[0] for n in ("w_ci", "w_cf", "w_co")}
 
 
 def truncation(T: int, k: int | None, mode: str) -> dict | None:
@@ -325,7 +336,8 @@ def _step_frames(
 
 def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
     """BPTT for a build_forward result: {"backward", "grad_norms", "global_norm", "clipped",
-    "grad_flow"}; `rows` cuts the per-step vectors (see the module's docstring)."""
+    "grad_flow", "overview_backward"}; `rows` cuts the per-step vectors (see the module's
+    docstring)."""
     layer, direction, truncate = fwd.layer, fwd.direction, fwd.truncate
     rows = rows or _floats
     run = fwd.run
@@ -353,6 +365,7 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
         running = _floats(_running_norms(g.dpre_hh, g.h_prev)[order] * scale)
         grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
         sends = _sends(fwd, g, res.dh_in[layer][direction], rows)
+        grads_overview = overview.backward_overview(res)
         grad_flow = None
         if flow_matrix is not None:
             grad_flow = rows(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
@@ -373,6 +386,7 @@ def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
         "global_norm": _num(res.global_norm),
         "clipped": bool(res.clipped),
         "grad_flow": grad_flow,
+        "overview_backward": grads_overview,
     }
 
 
@@ -405,7 +419,7 @@ TRACE_FIELDS = (
     *("bidirectional", "setup", "layer", "direction", "gate_names"),
     *("peephole", "nonlinearity", "jordan", "state0", "steps", "loss"),
     *("backward", "grad_norms", "global_norm", "clipped", "clip", "truncate", "truncation"),
-    "grad_flow",
+    *("grad_flow", "jordan", "peepholes", "overview", "overview_backward"),
 )
 
 
@@ -431,6 +445,7 @@ def step_record(
     frame.update(cell_frame(model, rec, layer))
     frame.update(_output_frame(model, rec["output"], rec.get("probs"), top_k))
     frame.update(target=None, loss=None)
+    frame["h_norms"] = overview.live_h_norms(rec)  # every layer's ‖h_t‖, for the overview
     return new_state, frame
 
 

@@ -117,6 +117,8 @@ class Entry:
             "hidden_size": cfg.hidden_size,
             "num_layers": layers,
             "bidirectional": self.kind == "sequence" and cfg.bidirectional,
+            "setup": cfg.setup if self.kind == "sequence" else self.kind,
+            "steps": getattr(self.stored, "steps", None),
             "nonlinearity": nonlinearity,
             "attention": cfg.attention if self.kind == "seq2seq" else None,
             "peephole": self.kind == "sequence" and cfg.peephole,
@@ -129,8 +131,6 @@ class Entry:
             **self.summary(),
             "vocab": list(self.vocab.tokens),
             "labels": self.labels,
-            "setup": self.model.config.setup if self.kind == "sequence" else self.kind,
-            "steps": getattr(self.stored, "steps", None),
             "unk": self.vocab.unk,
             "normalize": self.vocab.normalize,
         }

@@ -25,8 +25,11 @@ from server.tracing.request import Prepared
 
 VOCAB_SHOWN_MAX = 2000  # larger vocabularies are left out of the trace (vocab_size says how big)
 # the start frame has what the forward pass knows; the done frame what BPTT adds (and the loss)
-START_EXCLUDES = ("steps", "backward", "grad_flow", "grad_norms", "global_norm", "clipped")
-DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow")
+START_EXCLUDES = (
+    *("steps", "backward", "grad_flow", "grad_norms", "global_norm", "clipped"),
+    "overview_backward",
+)
+DONE_FIELDS = ("loss", "grad_norms", "global_norm", "clipped", "grad_flow", "overview_backward")
 FORMS = ("body", "forward", "backward", "forward-binary", "backward-binary")
 
 

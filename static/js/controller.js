@@ -2,6 +2,8 @@
 // live-typed steps, and tells every view. Views never fetch the sentence themselves.
 import { fetchSample, fetchTrace, traceRequest, TraceSocket } from "./api.js";
 
+const ONE_TO_MANY_STEPS = 10;   // the steps a one-to-many model runs from its one input
+
 export class Controller extends EventTarget {
   constructor(state, player, views) {
     super();
@@ -32,6 +34,10 @@ export class Controller extends EventTarget {
     const gen = ++this.loadGen;
     const body = traceRequest(this.state);
     if (!body.model) return;
+    // a one-to-many model reads one input and runs as many steps as it is asked for: its own
+    // number (the model file's "steps") where it has one, else ONE_TO_MANY_STEPS
+    const m = this.model;
+    if (m && m.setup === "one-to-many" && body.steps == null && m.steps == null) body.steps = ONE_TO_MANY_STEPS;
     if (!body.text) { this.setTrace(null, gen); return; }
     this.dispatchEvent(new Event("loading"));
     let trace, viaSocket = false;
@@ -67,7 +73,7 @@ export class Controller extends EventTarget {
     this.loadedGen = gen;
     this.dispatchEvent(new Event("loaded"));
     const T = trace ? trace.steps.length : 0;
-    this.player.setLength(T);
+    this.player.setLength(T, !!trace && trace.direction === 1);   // a reverse cell runs T-1..0
     if (trace) {
       const patch = {};
       if (this.state.t > T - 1) patch.t = Math.max(0, T - 1);
@@ -117,6 +123,9 @@ export class Controller extends EventTarget {
     tr.input_ids.push(step.input_index);
     if (tr.tokens_seen) tr.tokens_seen.push(step.seen_as);          // what the model read
     if (tr.tokens_unknown && step.unknown) tr.tokens_unknown.push(from);
+    // every layer's ‖h_t‖ for the overview rows (live typing: unidirectional models only)
+    if (tr.overview && step.h_norms) step.h_norms.forEach((dirs, l) => dirs.forEach((v, d) => tr.overview.h_norm[l][d].push(v)));
+    delete step.h_norms;
     tr.live = true;
     this.player.setLength(tr.steps.length);
     for (const v of this.views) {

@@ -35,9 +35,11 @@ export function bindPlayer(state, player) {
   return function render(trace) {
     const T = trace ? trace.steps.length : 0;
     scrub.max = String(Math.max(0, 2 * T - 1));
-    scrub.value = String(toPosition(state.t, state.phase, T));
+    scrub.value = String(toPosition(state.t, state.phase, T, player.reverse));
     const tok = trace && trace.steps[state.t] ? trace.steps[state.t].token : "";
-    label.textContent = T ? `${state.phase === "forward" ? "Forward →" : "← Backward"} · t = ${state.t} / ${T - 1} · “${tok}”`
+    // a reverse direction computes right to left, and its BPTT runs left to right
+    const arrows = player.reverse ? ["Forward ←", "Backward →"] : ["Forward →", "← Backward"];
+    label.textContent = T ? `${arrows[state.phase === "forward" ? 0 : 1]} · t = ${state.t} / ${T - 1} · “${tok}”`
       : state.text ? "nothing to play" : "no sentence";
     label.dataset.t = String(state.t);
     label.dataset.phase = state.phase;

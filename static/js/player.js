@@ -1,13 +1,17 @@
 // The player walks a position 0..2T-1: the forward pass (t = 0..T-1), then the backward pass
-// (t = T-1..0). A generation counter stops stale requestAnimationFrame loops
+// (t = T-1..0). A reverse direction (`reverse`) computes the other way round: its forward pass
+// runs t = T-1..0 and its BPTT t = 0..T-1. A generation counter stops stale requestAnimationFrame loops
 // (TensorFlow Playground's trick): every play/pause/seek bumps it.
 
-export function toPosition(t, phase, T) {
-  return phase === "backward" ? 2 * T - 1 - t : t;
+export function toPosition(t, phase, T, reverse = false) {
+  const k = reverse ? T - 1 - t : t;    // the step's place in its direction's own time
+  return phase === "backward" ? 2 * T - 1 - k : k;
 }
 
-export function fromPosition(pos, T) {
-  return pos < T ? { t: pos, phase: "forward" } : { t: 2 * T - 1 - pos, phase: "backward" };
+export function fromPosition(pos, T, reverse = false) {
+  const phase = pos < T ? "forward" : "backward";
+  const k = pos < T ? pos : 2 * T - 1 - pos;
+  return { t: reverse ? T - 1 - k : k, phase };
 }
 
 export class Player extends EventTarget {
@@ -15,20 +19,22 @@ export class Player extends EventTarget {
     super();
     this.state = state;
     this.T = 0;
+    this.reverse = false;          // the shown cell is a reverse direction (setLength)
     this.playing = false;
     this.generation = 0;
   }
 
   get position() {
-    return toPosition(this.state.t, this.state.phase, this.T);
+    return toPosition(this.state.t, this.state.phase, this.T, this.reverse);
   }
 
   get last() {
     return Math.max(0, 2 * this.T - 1);
   }
 
-  setLength(T) {
+  setLength(T, reverse = this.reverse) {
     this.T = T;
+    this.reverse = reverse;
     if (T === 0) { this.pause(); return; }
     if (this.state.t > T - 1) this.state.set({ t: T - 1 });
   }
@@ -36,7 +42,7 @@ export class Player extends EventTarget {
   seek(pos, source = "player") {
     if (this.T === 0) return;
     pos = Math.max(0, Math.min(this.last, pos));
-    this.state.set(fromPosition(pos, this.T), source);
+    this.state.set(fromPosition(pos, this.T, this.reverse), source);
   }
 
   step(delta) {

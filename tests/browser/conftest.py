@@ -51,6 +51,12 @@ SHAPED_MODELS = {
     "plain-lstm": {"cell": "lstm", "hidden_size": 6},
     "plain-gru": {"cell": "gru", "hidden_size": 6},
     "tanh-rnn": {"cell": "rnn", "hidden_size": 6},
+    # the architectures of the unrolled view (test_layers_page.py); "example": the text to show
+    "stack3-bi-lstm": {"cell": "lstm", "num_layers": 3, "bidirectional": True, "hidden_size": 8},
+    "one-to-one-rnn": {"cell": "rnn", "setup": "one-to-one", "hidden_size": 6, "example": "h"},
+    "one-to-many-gru": {"cell": "gru", "setup": "one-to-many", "hidden_size": 6, "example": "h"},
+    "many-to-one-lstm": {"cell": "lstm", "setup": "many-to-one", "hidden_size": 6},
+    "jordan-rnn": {"cell": "rnn", "jordan": True, "hidden_size": 6},
     "peephole-lstm": {"cell": "lstm", "peephole": True, "hidden_size": 6},
 }
 
@@ -62,8 +68,10 @@ def seed_models(data_dir: Path) -> None:
     vocab = Vocabulary.from_text(SHAPED_TEXT, level="char")
     (data_dir / "models").mkdir(parents=True, exist_ok=True)
     for model_id, fields in SHAPED_MODELS.items():
+        fields = dict(fields)
+        example = fields.pop("example", SHAPED_TEXT)
         model = SequenceModel(ModelConfig(vocab_size=len(vocab), seed=1, **fields))
-        extra = {"id": model_id, "source": "imported", "example": SHAPED_TEXT, "name": model_id}
+        extra = {"id": model_id, "source": "imported", "example": example, "name": model_id}
         desc = f"An untrained {fields['cell'].upper()} for the browser tests."
         save_model(data_dir / "models" / f"{model_id}.npz", model, vocab, "next-char", desc, extra)
 

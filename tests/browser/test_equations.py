@@ -63,16 +63,16 @@ def test_a_reverse_direction_takes_its_state_from_t_plus_1(page, server_url):
     page.select_option("#layer-select", label="layer 1 (top) ← reverse")
     page.wait_for_url(lambda u: "direction=1" in u)
     page.wait_for_function("() => window.__unrolled.controller.trace.direction === 1")
-    assert "W·[h⁽⁰⁾₂, h₃] + b" in line(page, "i₂")
+    assert "W·[[h→⁽⁰⁾₂; h←⁽⁰⁾₂], h₃] + b" in line(page, "i₂")  # both directions below
     c = line(page, "c₂")
     assert "f₂⊙c₃" in c and c.endswith("✓")  # c₃'s number, as the engine used it
     assert "right to left" in page.text_content("#equations .eq-note")
-    # The last step of a reverse direction starts from the zero state h₅.
+    # A reverse direction computes from the right: its first step is t = 4, from the zero state
+    # h₅; its BPTT runs from t = 0 up, so the player's last position is t = 4 again.
     page.click("#btn-last")
-    page.wait_for_selector("#equations >> text=dL/dh₀")
+    page.wait_for_selector("#equations >> text=dL/dh₄")
     page.click("#btn-first")
-    for _ in range(4):
-        page.click("#btn-fwd")
+    assert page.get_attribute("#step-label", "data-t") == "4"
     assert "h₅" in line(page, "i₄") and line(page, "c₄").endswith("✓")
     # Backward: the gradient arrives from step t−1, where the reverse state goes next.
     page.click("#btn-last")

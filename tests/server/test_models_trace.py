@@ -17,6 +17,8 @@ SUMMARY_FIELDS = {
     "hidden_size",
     "num_layers",
     "bidirectional",
+    "setup",  # the page asks a one-to-many model for its steps
+    "steps",  # ... unless the model has its own number
     "source",
     "example",
     "kind",

@@ -36,6 +36,7 @@ class ModelSummary(BaseModel):
                     "hidden_size": 8,
                     "num_layers": 1,
                     "bidirectional": False,
+                    "setup": "many-to-many",
                     "nonlinearity": "tanh",
                     "attention": None,
                     "source": "demo",
@@ -61,6 +62,14 @@ class ModelSummary(BaseModel):
     hidden_size: int
     num_layers: int
     bidirectional: bool
+    setup: str = Field(
+        description="many-to-many (a prediction per step), many-to-one, one-to-many or one-to-one."
+    )
+    steps: int | None = Field(
+        None,
+        description="A one-to-many model's number of generated steps when a trace does not "
+        "say (null otherwise).",
+    )
     nonlinearity: Literal["tanh", "relu"] | None = Field(
         None, description="An RNN's activation (tanh or relu); null for LSTM and GRU."
     )
@@ -79,11 +88,6 @@ class ModelDetail(ModelSummary):
         description="many-to-many (a prediction per step), many-to-one (one at the end), "
         "one-to-one (one token in, one out) or one-to-many (one token in, a sequence out); "
         "seq2seq or tree for those kinds."
-    )
-    steps: int | None = Field(
-        None,
-        description="A one-to-many model's number of generated steps when a trace does not "
-        "say (null otherwise).",
     )
     unk: str | None = Field(
         None,

@@ -7,6 +7,9 @@ import { acrossChunks } from "./truncation.js";
 const SUB = "₀₁₂₃₄₅₆₇₈₉", SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 export const sub = (n) => (n < 0 ? "₋" + sub(-n) : String(n).split("").map((d) => SUB[d]).join(""));
 const sup = (n) => String(n).split("").map((d) => SUP[d]).join("");
+const UNSUB = Object.fromEntries([...SUB].map((c, i) => [c, i]));
+/** "₁₂" -> "₁₁" (t − 1, as a subscript; "₋₁" before step 0). */
+const prevSub = (T) => sub(Number([...T].map((c) => UNSUB[c]).join("")) - 1);
 
 /**
  * How the equations name things in this trace: the previous state is h_{t−1}, or h_{t+1} in a
@@ -20,7 +23,10 @@ export function notation(tr, nonlinearity = "tanh") {
     reverse,
     prev: (t) => (reverse ? t + 1 : t - 1),    // where this step's recurrent input comes from
     next: (t) => (reverse ? t - 1 : t + 1),    // where its state goes (and its gradient comes from)
-    input: (T) => (layer > 0 ? `h⁽${sup(layer - 1)}⁾${T}` : `x${T}`),
+    // a layer above a bidirectional one reads both its directions side by side; a Jordan cell
+    // reads the previous output too
+    input: (T) => (layer > 0 ? (tr.bidirectional ? `[h→⁽${sup(layer - 1)}⁾${T}; h←⁽${sup(layer - 1)}⁾${T}]`
+      : `h⁽${sup(layer - 1)}⁾${T}`) : tr.jordan ? `[x${T}; y${prevSub(T)}]` : `x${T}`),
     relu: nonlinearity === "relu",
     from: (T) => (top ? `ŷ${T}` : `layer ${layer + 1} above`),
   };
@@ -44,6 +50,20 @@ export function forwardLines(tr, t, u, nonlinearity = "tanh") {
   switch (tr.cell) {
     case "lstm": {
       const cPrev = p ? p.c[u] : 0;
+      const pw = tr.peepholes;
+      if (pw) {
+        // peephole (engine/cells/lstm.py): the gates also read the cell state, through w_c*
+        const peep = (w, c, cName) => `… + ${w}⊙${cName} = … + ${n(pw[w][u])}×${n(c)} = … + ${fmt(pw[w][u] * c)}`;
+        return [
+          [`i${T}`, `σ(${z} + w_ci⊙c${P})ᵢ`, peep("w_ci", cPrev, `c${P}`), g.i[u]],
+          [`f${T}`, `σ(${z} + w_cf⊙c${P})_f`, peep("w_cf", cPrev, `c${P}`), g.f[u]],
+          [`g${T}`, `tanh(${z})_g`, "", g.g[u]],
+          [`c${T}`, `f${T}⊙c${P} + i${T}⊙g${T}`, `${n(g.f[u])}×${n(cPrev)} + ${n(g.i[u])}×${n(g.g[u])}`, s.c[u],
+            g.f[u] * cPrev + g.i[u] * g.g[u]],
+          [`o${T}`, `σ(${z} + w_co⊙c${T})ₒ`, peep("w_co", s.c[u], `c${T}`), g.o[u]],
+          [`h${T}`, `o${T}⊙tanh(c${T})`, `${n(g.o[u])}×tanh(${n(s.c[u])})`, s.h[u], g.o[u] * Math.tanh(s.c[u])],
+        ];
+      }
       return [
         [`i${T}`, `σ(${z})ᵢ`, "", g.i[u]],
         [`f${T}`, `σ(${z})_f`, "", g.f[u]],
@@ -86,7 +106,9 @@ export function backwardLines(tr, t, u, nonlinearity = "tanh") {
   if (tr.cell === "lstm") {
     const dc = b.dc[u], cPrev = p ? p.c[u] : 0;
     lines.push(
-      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T})` + (cut ? " (nothing from the next chunk)" : ` + from c${sub(nt.next(t))}`), "", dc],
+      [`dL/dc${T}`, `dL/dh${T}·o${T}·(1−tanh²c${T})` + (tr.peepholes ? " + dL/da_o·w_co" : "") +
+        (cut ? " (nothing from the next chunk)" : ` + from c${sub(nt.next(t))}`) +
+        (tr.peepholes && !cut ? " (through f and the peepholes w_ci, w_cf)" : ""), "", dc],
       [`dL/da_o`, `dL/dh${T}·tanh(c${T})·o(1−o)`, `${n(dh)}×${n(Math.tanh(s.c[u]))}×${sig(g.o[u])}`, dg.o?.[u],
         dh * Math.tanh(s.c[u]) * g.o[u] * (1 - g.o[u])],
       [`dL/da_f`, `dL/dc${T}·c${P}·f(1−f)`, `${n(dc)}×${n(cPrev)}×${sig(g.f[u])}`, dg.f?.[u],
