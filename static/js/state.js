@@ -22,6 +22,10 @@ export const PROPS = [
   { name: "temperature", type: "float", def: 1, min: 0, max: 2, history: true },
   { name: "seed", type: "int", def: 0, max: 2147483647, history: true },
   { name: "n", type: "int", def: 20, min: 1, history: true },
+  // Encoder–decoder: the target text (teacher forcing; "" = the model decodes); tree: the root's label
+  { name: "target", type: "string", def: "", history: true },
+  // The attention what-if (an intervention): "t:s" all of step t's weight on source s, or "t:a0,a1,…"
+  { name: "whatif", type: "string", def: "", history: true },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
