@@ -18,16 +18,16 @@ function short(text, n = 22) {
 function seq2seqTimeline(tr) {
   const S = tr.encoder.length;
   return [
-    ...tr.encoder.map((e) => ({ part: "encoder", index: e.s, token: `enc ${short(e.token, 8)}` })),
-    { part: "context", index: 0, token: "context" },
-    ...tr.decoder.map((d) => ({ part: "decoder", index: d.t, token: `dec → ${short(d.predicted_token, 6)}`,
+    ...tr.encoder.map((e) => ({ part: "encoder", index: e.s, token: short(e.token, 8) })),
+    { part: "context", index: 0, token: "ctx" },
+    ...tr.decoder.map((d) => ({ part: "decoder", index: d.t, token: `→${short(d.predicted_token, 6)}`,
       at: S + 1 + d.t })),
   ];
 }
 
 /** The tree's timeline: its nodes in computation order (post-order: children before parents). */
 function treeTimeline(tr) {
-  return tr.nodes.map((n) => ({ part: n.children.length ? "node" : "leaf", index: n.id, token: short(n.phrase, 12) }));
+  return tr.nodes.map((n) => ({ part: n.children.length ? "node" : "leaf", index: n.id, token: short(n.phrase, 10) }));
 }
 
 export const KINDS = {

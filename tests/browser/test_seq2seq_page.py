@@ -162,7 +162,9 @@ def test_whatif_drag_equals_the_engine_and_resets(page, server_url):
         ins.forEach((i, s) => { i.value = s === 1 || s === 2 ? '50' : '0'; });
         ins[1].dispatchEvent(new Event('change', { bubbles: true })); }"""
     )
-    page.wait_for_function("() => document.querySelector('[data-whatif-t]')?.dataset.whatifT === '1'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-whatif-t]')?.dataset.whatifT === '1'"
+    )
     alpha = [0, 0.5, 0.5, 0, 0, 0]
     api = post(
         server_url,
@@ -172,13 +174,16 @@ def test_whatif_drag_equals_the_engine_and_resets(page, server_url):
     assert query(page)["whatif"] == "1:0,0.5,0.5,0,0,0"
     line = page.locator("[data-whatif-token]")
     assert line.get_attribute("data-whatif-token") == api["predicted"]["token"]
-    assert float(line.get_attribute("data-whatif-p")) == pytest.approx(api["predicted"]["p"], abs=1e-12)
+    assert float(line.get_attribute("data-whatif-p")) == pytest.approx(
+        api["predicted"]["p"], abs=1e-12
+    )
     page.click(".whatif-reset")
     assert banner.is_hidden()
     assert "whatif" not in query(page)
     model_token = post(server_url, "/api/seq2seq/trace", {"model": ATTN, "source": src})
-    assert page.text_content("svg.s2s g.node.decoder[data-t='1'] .pred") == (
-        model_token["decoder"][1]["predicted_token"]
+    assert (
+        page.text_content("svg.s2s g.node.decoder[data-t='1'] .pred")
+        == (model_token["decoder"][1]["predicted_token"])
     )
 
 
@@ -193,7 +198,9 @@ def view_of(page) -> dict:
         "whatif": page.get_attribute("[data-whatif-token]", "data-whatif-token")
         if page.locator("[data-whatif-token]").count()
         else None,
-        "targets": page.eval_on_selector_all("svg.s2s .target", "els => els.map((e) => e.textContent)"),
+        "targets": page.eval_on_selector_all(
+            "svg.s2s .target", "els => els.map((e) => e.textContent)"
+        ),
     }
 
 
@@ -224,7 +231,9 @@ def test_embed_shows_the_whatif_and_plays(page, server_url):
     assert page.locator("svg.s2s").is_visible()
     assert "encoder–decoder" in page.text_content("#embed-title")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => document.querySelector('#step-label').dataset.t === '{len(src) + 2}'")
+    page.wait_for_function(
+        f"() => document.querySelector('#step-label').dataset.t === '{len(src) + 2}'"
+    )
     assert "whatif=0%3A0" in page.get_attribute("#open-full", "href")
 
 
@@ -232,13 +241,15 @@ def test_embed_shows_the_whatif_and_plays(page, server_url):
 def test_screenshots(page, server_url, theme):
     for w, h in [(1024, 768), (1920, 1080)]:
         page.set_viewport_size({"width": w, "height": h})
-        for model, extra in [(PLAIN, "&t=12"), (ATTN, "&t=9&whatif=2:0")]:
+        for model, extra in [(PLAIN, "&t=12"), (ATTN, "&t=11&whatif=2:0")]:
             q = f"model={model}&text={quote('abcdefgh')}{extra}&theme={theme}"
             open_page(page, f"{server_url}/?{q}")
             if "whatif" in q:
                 page.wait_for_selector("[data-whatif-token]")
             shot(page, f"seq2seq-{model}-{w}x{h}-{theme}", full_page=True)
-        open_page(page, f"{server_url}/?model={ATTN}&text=abcdefgh&t=4&phase=backward&theme={theme}")
+        open_page(
+            page, f"{server_url}/?model={ATTN}&text=abcdefgh&t=4&phase=backward&theme={theme}"
+        )
         shot(page, f"seq2seq-backward-{w}x{h}-{theme}")
     page.set_viewport_size({"width": 800, "height": 450})
     open_page(page, f"{server_url}/embed?model={ATTN}&text=abcdef&t=9&whatif=2:0&theme={theme}")

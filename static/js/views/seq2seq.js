@@ -11,6 +11,12 @@ const Y_LABEL = 18, Y_CELL = 156, CELL_H = 58, Y_IN = Y_CELL + CELL_H + 18, IN_H
 const Y_NORM = Y_IN + IN_H + 22, HEIGHT = Y_NORM + 12, Y_OUT = Y_CELL - 58, OUT_H = 34;
 const MIN_COL = 50, MAX_COL = 92, CTX_COLS = 1.8, LEFT = 6;
 
+/** A gradient norm in five characters or fewer (a column is narrow): 2e−4, 0.31. */
+function compact(v) {
+  if (!(v > 0)) return "0";
+  return v >= 0.01 && v < 100 ? v.toFixed(2) : v.toExponential(0).replace("-", "−").replace("+", "");
+}
+
 /** Log-scaled stroke width for a gradient norm among norms spanning [lo, hi]. */
 function gradWidth(norm, lo, hi) {
   if (!(norm > 0)) return 1;
@@ -55,7 +61,7 @@ export class EncoderDecoderDiagram {
     const avail = Math.max(600, (this.container.clientWidth || 900) - 2 * LEFT);
     this.col = Math.max(MIN_COL, Math.min(MAX_COL, Math.floor(avail / (S + T + CTX_COLS))));
     const width = (this.width = 2 * LEFT + (S + T + CTX_COLS) * this.col);
-    const root = svg("svg", { class: "s2s", width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`,
+    const root = svg("svg", { class: this.col < 64 ? "s2s narrow" : "s2s", width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`,
       role: "img", "aria-label": `Encoder–decoder: ${S} source tokens, ${T} decoder steps` });
     root.append(svg("defs"));
     root.querySelector("defs").append(...["fwd", "grad"].map((id) => {
@@ -120,7 +126,8 @@ export class EncoderDecoderDiagram {
       out.append(svg("rect", { class: "out-box", x: x - w / 2, y: Y_OUT, width: w, height: OUT_H, rx: 6 }),
         svg("text", { class: "pred", x, y: Y_OUT + 23, "text-anchor": "middle" }, showToken(d.predicted_token)),
         svg("text", { class: "prob", x, y: Y_OUT - 5, "text-anchor": "middle" }, `p ${fmt(d.top[0].p, 2)}`),
-        svg("text", { class: "own", x, y: Y_OUT - (trace.mode === "teacher" ? 42 : 24), "text-anchor": "middle" }));
+      );
+      g.append(svg("text", { class: "own", x, y: Y_NORM, "text-anchor": "middle" }));
       if (trace.mode === "teacher") {
         const ok = d.predicted === d.target;
         out.append(svg("text", { class: `target ${ok ? "ok" : "miss"}`, x, y: Y_OUT - 24, "text-anchor": "middle" },
@@ -160,8 +167,9 @@ export class EncoderDecoderDiagram {
       g.classList.toggle("grad-on", back && k >= i);
       // with attention the encoder's gradient through the attention is there once the decoder is done
       const attn = back && tr.attention && k < S && i <= S && k < i;
-      g.querySelector(".norm").textContent = back && k >= i ? `‖∂h‖ ${fmt(norms[k], 1)}`
-        : attn ? `attn ${fmt(tr.backward.encoder[k].dh_attn_norm, 1)}` : "";
+      const lab = g.querySelector(".norm");
+      lab.textContent = back && k >= i ? compact(norms[k]) : attn ? compact(tr.backward.encoder[k].dh_attn_norm) : "";
+      lab.classList.toggle("attn-only", attn);
     });
     for (const line of this.svg.querySelectorAll("line.rec")) {
       const to = Number(line.dataset.to);
@@ -177,6 +185,7 @@ export class EncoderDecoderDiagram {
     this.cursor.setAttribute("x", x0 + 2);
     this.cursor.setAttribute("width", (i === S ? CTX_COLS * this.col : this.col) - 4);
     this.cursor.classList.toggle("backward", back);
+    this.back = back;
     this.renderOutputs(whatif);
     this.renderArcs(i, back, whatif);
     this.svg.dataset.i = String(Math.min(i, L - 1));
@@ -189,7 +198,7 @@ export class EncoderDecoderDiagram {
       g.classList.toggle("whatif", !!changed);
       g.querySelector(".pred").textContent = showToken(changed ? whatif.predicted.token : d.predicted_token);
       g.querySelector(".prob").textContent = `p ${fmt(changed ? whatif.predicted.p : d.top[0].p, 2)}`;
-      g.querySelector(".own").textContent = changed ? `model: ${showToken(d.predicted_token)}` : "";
+      g.querySelector(".own").textContent = changed && !this.back ? `was ${showToken(d.predicted_token)}` : "";
     });
   }
 
@@ -211,7 +220,8 @@ export class EncoderDecoderDiagram {
     const xd = this.xOf(i);
     alpha.forEach((a, s) => {
       this.arcs.append(this.arc(xd, this.xOf(s), a, `arc${back ? " grad" : ""}${mine ? " mine" : ""}`, s));
-      this.nodes[s].querySelector(".alpha-label").textContent = `α ${a.toFixed(2)}`;
+      const num = a.toFixed(2);
+      this.nodes[s].querySelector(".alpha-label").textContent = this.col < 64 ? num.replace(/^0/, "") : `α ${num}`;
     });
   }
 

@@ -67,7 +67,8 @@ export class Seq2SeqPage {
     gridSub.append(this.gridTitle, this.gridBox);
     this.grid = new StepGrid(this.gridBox, { rowHeight: embed ? 24 : 30, compact: embed });
     if (embed) cols.hidden = true;
-    container.append(head, this.banner, scroll, cols, gridSub);
+    this.caption = el("p", { class: "hint s2s-caption" });
+    container.append(head, this.banner, scroll, this.caption, cols, gridSub);
   }
 
   info(key) {
@@ -134,6 +135,12 @@ export class Seq2SeqPage {
     this.ledger.textContent = `${tr.mode === "teacher" ? "teacher forcing" : tr.mode} · output “${tr.output.text}”` +
       `${tr.output.ended ? "" : " (no <eos>)"} · L = ${fmt(tr.loss, 4)}`;
     this.diagram.render({ i, phase: this.state.phase, whatif: w });
+    this.caption.textContent = back
+      ? `Under each state: ‖∂L/∂h‖, the size of the gradient that reached it${tr.attention
+        ? "; in italics, an encoder state's part through the attention, there before the recurrence reaches it" : ""}. ` +
+        "Arrow widths: the gradient each carries back (log scale)."
+      : tr.attention ? "Lines: the current decoder step's attention α on every encoder state (width and strength by α). " +
+        "Drag a decoder step onto a source token to set its attention yourself." : "";
     const t = i > S ? i - S - 1 : null;
     this.attention.render(t, w);
     this.renderBanner(w);
@@ -228,7 +235,7 @@ export class Seq2SeqPage {
             { name: "h̃′", label: "h̃′ with your α (what-if)", values: mine.h_tilde, kind: "signed" });
         }
         eqs.push(`score = h${sub(t)}ᵀ ${tr.attention === "dot" ? "" : "W_a "}h̄_s = ${vec(d.score)}`,
-          `α${sub(t)} = softmax(score) = ${vec(d.alpha)}`,
+          `α${sub(t)} = softmax(score) = [${d.alpha.map((a) => a.toFixed(2)).join(", ")}]`,
           `ctx${sub(t)} = Σ_s α${sub(t)}s h̄_s,   h̃${sub(t)} = tanh(W_c [ctx${sub(t)}; h${sub(t)}] + b_c)`);
       }
       const hv = tr.attention ? "h̃" : "h";
