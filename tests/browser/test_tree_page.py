@@ -69,7 +69,8 @@ def test_tree_plays_up_then_down_with_the_engines_numbers(page, server_url):
     # leaves at the bottom: every leaf's box lower than every internal node's
     ys = page.eval_on_selector_all(
         "svg.tree g.tnode",
-        "els => els.map((g) => [g.classList.contains('leaf'), +g.querySelector('rect').getAttribute('y')])",
+        "els => els.map((g) => [g.classList.contains('leaf'),"
+        " +g.querySelector('rect').getAttribute('y')])",
     )
     assert min(y for leaf, y in ys if leaf) > max(y for leaf, y in ys if not leaf)
     page.keyboard.press("Home")
