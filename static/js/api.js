@@ -18,6 +18,16 @@ async function json(resp) {
   return resp.json();
 }
 
+/** POST a JSON body, answer the JSON reply (a 4xx/5xx throws an Error with the server's detail). */
+export async function postJson(url, body, signal) {
+  return json(await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  }));
+}
+
 export async function fetchModels() {
   if (offline) return offlineModels();
   return json(await fetch("/api/models"));

@@ -1,14 +1,19 @@
 // Owns the current trace: loads it (WebSocket stream, or POST as a fallback), extends it with
 // live-typed steps, and tells every view. Views never fetch the sentence themselves.
 import { fetchSample, fetchTrace, traceRequest, TraceSocket } from "./api.js";
+import { fetchKindTrace, kindOf } from "./kinds.js";
 
 const ONE_TO_MANY_STEPS = 10;   // the steps a one-to-many model runs from its one input
 
 export class Controller extends EventTarget {
-  constructor(state, player, views) {
+  /** `kindViews`: the views of the other model kinds ({seq2seq: [...], tree: [...]}, kinds.js). */
+  constructor(state, player, views, kindViews = {}) {
     super();
     this.state = state;
     this.player = player;
+    this.sequenceViews = views;
+    this.kindViews = kindViews;
+    this.kind = "sequence";        // the kind of model the views show (a "kind" event on change)
     this.views = views;            // update(trace), render(), reset(reason), optional append(trace, from)
     this.trace = null;
     this.models = [];
@@ -29,8 +34,21 @@ export class Controller extends EventTarget {
     this.dispatchEvent(new CustomEvent("error", { detail: msg }));
   }
 
+  /** Switch the views to those of a model kind (the previous kind's views are emptied). */
+  useKind(kind) {
+    if (kind === this.kind) return;
+    for (const v of this.views) v.reset("");
+    this.trace = null;
+    this.kind = kind;
+    this.views = kind === "sequence" ? this.sequenceViews : this.kindViews[kind] || [];
+    this.dispatchEvent(new CustomEvent("kind", { detail: kind }));
+  }
+
   /** Compute a fresh trace for the state's sentence; only the newest request wins. */
   async load() {
+    const kind = kindOf(this.model);
+    this.useKind(kind);
+    if (kind !== "sequence") return this.loadKind(kind);
     const gen = ++this.loadGen;
     const body = traceRequest(this.state);
     if (!body.model) return;
@@ -63,6 +81,25 @@ export class Controller extends EventTarget {
     if (gen !== this.loadGen) return;
     this.synced = viaSocket;
     trace.flowRequested = body.flow;
+    this.setTrace(trace, gen);
+  }
+
+  /** A trace of an encoder–decoder or a tree (one POST, kinds.js); only the newest request wins. */
+  async loadKind(kind) {
+    const gen = ++this.loadGen;
+    this.synced = false;           // no live typing: a new text is a new trace
+    if (!this.state.text) { this.setTrace(null, gen); return; }
+    this.dispatchEvent(new Event("loading"));
+    let trace;
+    try {
+      trace = await fetchKindTrace(kind, this.state);
+    } catch (err) {
+      if (gen === this.loadGen) {
+        this.setTrace(null, gen, err.message);
+        this.showError(err.message);
+      }
+      return;
+    }
     this.setTrace(trace, gen);
   }
 
@@ -145,7 +182,7 @@ export class Controller extends EventTarget {
 
   /** The Gradients view opened on a trace computed without its gradient-flow matrix. */
   ensureFlow() {
-    if (this.trace && !this.trace.flowRequested && this.state.view === "gradients") this.load();
+    if (this.kind === "sequence" && this.trace && !this.trace.flowRequested && this.state.view === "gradients") this.load();
   }
 
   /** Entering the backward phase of a live-extended trace needs a real BPTT pass. */

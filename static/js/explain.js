@@ -80,6 +80,23 @@ export const EXPLAIN = {
   ledger: ["Running totals",
     "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
     "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],
+  seq2seq: ["The encoder–decoder",
+    "The encoder reads the source from a zero state, one token per step. Its last state is the context " +
+    "vector c: the decoder starts from it, reads <bos> and then the previous output token (the target's, " +
+    "with teacher forcing), and predicts the next token until <eos>. With attention, each decoder step " +
+    "also scores every encoder state, α = softmax(score), and mixes them, ctx = Σ α h̄, before predicting. " +
+    "The player runs over the encoder's steps, the context vector, then the decoder's steps; backward " +
+    "goes from the last decoder step back into the encoder, through the context vector and, with " +
+    "attention, through every attention line at once. What-if: drag a decoder step onto a source token, " +
+    "click a box of the α map, or move the sliders: the engine recomputes that step with your α. That " +
+    "is an intervention, not what the model computes; Reset gives the model its attention back."],
+  tree: ["The tree network",
+    "A recursive network applies the same weights over a tree instead of a chain. The leaves (at the " +
+    "bottom) are word vectors; each node combines its two children, p = tanh(W [c_l; c_r] + b), and a " +
+    "softmax head says which class the phrase under it is. Forward computes the nodes children first, " +
+    "so values flow up to the root; backward starts from the root's loss and sends each node's gradient " +
+    "down to its children. Type brackets to choose the tree, ((the movie) (was (not good))); without " +
+    "them the phrase is read right-branching. Click a node to see its numbers."],
 };
 
 /** Wire every [data-explain] button to the info panel. */

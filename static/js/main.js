@@ -25,6 +25,10 @@ import { DiagramView } from "./views/diagram.js";
 import { offline, markOffline } from "./offline.js";
 import { bindImages } from "./images.js";
 import { bindDownload } from "./download.js";
+import { Seq2SeqPage } from "./views/seq2seq_page.js";
+import { TreePage } from "./views/tree.js";
+import { KINDS, kindOf, fetchWhatIf } from "./kinds.js";
+import { bindKindInputs } from "./kind_controls.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -60,7 +64,14 @@ if (!isEmbed) {
     topK: Math.min(8, Number(document.body.dataset.maxTopK) || 8) });
   views.push(tokens, equations, heatmaps, gradients, compare, generate);
 }
-const controller = new Controller(state, player, views);
+// The encoder–decoder and tree models' views (kinds.js): the controller shows one kind at a time.
+const kindViews = {
+  seq2seq: [new Seq2SeqPage($("kind-seq2seq"), state, { embed: isEmbed, whatif: (change) => fetchWhatIf(state, change) })],
+  tree: [new TreePage($("kind-tree"), state, { embed: isEmbed })],
+};
+const controller = new Controller(state, player, views, kindViews);
+controller.addEventListener("kind", (e) => { document.body.dataset.kind = e.detail; });
+let syncKindInputs = () => {};
 const numberFields = {};   // the clip and truncate boxes (explorer only)
 let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
@@ -93,13 +104,15 @@ function renderAll() {
   const tr = controller.trace;
   renderPlayer(tr);
   if (!tr) return;
-  for (const v of views) v.render();
+  for (const v of controller.views) v.render();
   if (isEmbed) renderEmbedHead();
+  syncKindInputs();
 }
 
 function renderEmbedHead() {
   const tr = controller.trace;
-  $("embed-title").textContent = `${tr.cell.toUpperCase()} · “${state.text}”`;
+  const kind = KINDS[controller.kind];
+  $("embed-title").textContent = kind ? kind.title(tr, state) : `${tr.cell.toUpperCase()} · “${state.text}”`;
   $("open-full").href = `/?${state.toQuery()}`;
 }
 
@@ -122,14 +135,18 @@ state.addEventListener("change", (e) => {
   if ((has("tmode") || has("truncate")) && truncateMode) truncateMode.sync();
   if ((has("model") || has("layer") || has("direction")) && renderLayers) renderLayers();
   // The mode only matters with a k: without one the trace would be the same.
-  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction"].some(has) ||
+  // A new input makes an attention what-if meaningless (a link's own what-if stays).
+  if (["model", "text", "target"].some(has) && !has("whatif") && source !== "url" && state.whatif) {
+    state.set({ whatif: "" }, "controller");
+  }
+  const needsTrace = ["model", "text", "clip", "truncate", "layer", "direction", "target"].some(has) ||
     (has("tmode") && state.truncate != null);
   if (needsTrace && source === "input") reloadSoon();
   else if (needsTrace && source !== "live") { reloadSoon.cancel(); controller.load(); }
   if (has("gscale") && gradients && controller.trace) gradients.update(controller.trace);
   if (has("phase")) controller.ensureBackward();
   if (has("view")) controller.ensureFlow();
-  if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
+  if (["t", "phase", "unit", "view", "speed", "whatif"].some(has)) renderAll();
   if (generate && ["temperature", "seed", "n"].some(has)) generate.render();
 });
 
@@ -150,8 +167,13 @@ function bindExplorer(models) {
   const select = $("model-select");
   fillModelSelect(models);
   // Another model may have fewer layers or one direction: start from its top layer, forward.
-  select.addEventListener("change", () => state.set({ model: select.value, t: 0, phase: "forward",
-    layer: -1, direction: 0 }));
+  select.addEventListener("change", () => {
+    const next = controller.models.find((m) => m.id === select.value);
+    // Another kind of model reads another kind of input: start from its example.
+    const text = next && kindOf(next) !== kindOf(controller.model) ? next.example || state.text : state.text;
+    state.set({ model: select.value, text, t: 0, phase: "forward", layer: -1, direction: 0, target: "",
+      whatif: "" });
+  });
   renderLayers = bindLayerSelect(state, () => controller.model);
   renderLayers();
 
@@ -177,6 +199,7 @@ function bindExplorer(models) {
       numberFields[name].apply(raw);
     }
   }
+  syncKindInputs = bindKindInputs(state, controller, maxChars);
   bindTabs(state);
   renderTabs();
   bindTheme(state);
@@ -213,6 +236,7 @@ async function start() {
     return;
   }
   state.set({ model: model.id, text: state.text || model.example || "hello world" }, "init-silent");
+  document.body.dataset.kind = kindOf(model);
   if (!offline) syncUrl(state, location.pathname);   // a file:// or srcdoc page keeps its URL
   if (!isEmbed) bindExplorer(models);
   if (offline) markOffline(state);

@@ -28,6 +28,10 @@ export const PROPS = [
   { name: "span", type: "string", def: "", history: true },
   { name: "usource", type: "enum", values: ["h", "c"], def: "h", history: true },
   { name: "urank", type: "enum", values: ["up", "down", "abs"], def: "up", history: true },
+  // Encoder–decoder: the target text (teacher forcing; "" = the model decodes); tree: the root's label
+  { name: "target", type: "string", def: "", history: true },
+  // The attention what-if (an intervention): "t:s" all of step t's weight on source s, or "t:a0,a1,…"
+  { name: "whatif", type: "string", def: "", history: true },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
