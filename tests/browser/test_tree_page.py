@@ -116,6 +116,8 @@ def test_label_changes_the_loss_and_a_link_reproduces_it(page, context, server_u
     page.locator("svg.tree g.tnode[data-id='3']").click()  # select the leaf "not"
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")  # backward at node 1
+    # the URL follows the player within 200 ms (state.js replaces it at most 5x a second)
+    page.wait_for_function("() => location.search.includes('phase=backward')")
     seen = (page.url, page.text_content(".step-title"), page.input_value("#label-select"))
     other = context.new_page()
     open_page(other, page.url)
