@@ -21,6 +21,7 @@ from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
+from server.models.snapshots import NO_SNAPSHOT, is_snapshot_id
 
 NO_MODEL = "There is no model with that id; GET /api/models lists them."
 
@@ -165,7 +166,7 @@ def check_work(entry: Entry, steps: int, s: Settings, what: str = "text") -> Non
 def entry_for(registry: Registry, model_id: str) -> Entry:
     entry = registry.get(model_id)
     if entry is None:
-        raise ApiError(NO_MODEL, 404)
+        raise ApiError(NO_SNAPSHOT if is_snapshot_id(model_id) else NO_MODEL, 404)
     return entry
 
 

@@ -1,22 +1,32 @@
-"""Training jobs: one thread each, at most `max_training_jobs` at once, cancellable.
+"""Training jobs: one thread each, at most `max_training_jobs` at once; pause, resume, stop.
 
 A job trains by engine.recipe (the demo models' recipe; engine.train reports through
-callbacks), then saves the model through the registry (engine.storage under the data dir),
-where it appears as source "trained" and survives a restart. Job status is shared with every
-server process through the data dir (server.training.status): any worker answers
-GET /api/train/{job}, streams /ws/train/{job} and cancels with DELETE, whichever worker runs
-the job.
+callbacks): Adam over chunks of `seq_len` tokens, the hidden state carried from chunk to chunk
+(truncated BPTT). Every `snapshot_every` steps (and at step 0 and the last step) it copies the
+weights as a snapshot (server.models.snapshots, model id "<job>@<step>") with a sample drawn
+from them, so a page can trace one sentence through training time. At the end (or when
+stopped, keeping what it learned) it saves the model through the registry (engine.storage under
+the data dir), where it appears as source "trained" and survives a restart; a cancelled job
+keeps nothing.
+
+The thread is not the event loop: NumPy's large products release the GIL, and a trace is
+computed in a trace process, so students' traces do not wait for a training step
+(bench/health_under_load.py --train measures it). Job status is shared with every server
+process through the data dir (server.training.status): any worker answers GET
+/api/train/{job}, streams /ws/train/{job} and pauses, resumes, stops or cancels it, whichever
+worker runs it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 
 from engine import recipe
+from engine.sample import sample
 from engine.tasks import BUILTIN, Task, text_task
 from engine.train import TrainConfig
 from server.core import limits
@@ -24,60 +34,13 @@ from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.training.job import HISTORY_POINTS, Job
 from server.training.status import FINISHED, HEARTBEAT_SECONDS, StatusFiles
 
 log = logging.getLogger("unrolled")
 SHARE_EVERY = 0.2  # seconds between writes of a running job's progress for other processes
-
-
-@dataclass
-class Job:
-    id: str
-    request: TrainRequest
-    task: Task
-    state: str = "queued"
-    step: int = 0
-    loss: float | None = None
-    sample: str | None = None
-    eta_seconds: float | None = None
-    model_id: str | None = None
-    error: str | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    changed: float = field(default_factory=time.monotonic)
-    shared: float = 0.0  # when the status was last written for other processes
-    share_lock: threading.Lock = field(default_factory=threading.Lock)
-    store: StatusFiles | None = None
-
-    def status(self) -> dict:
-        loss = self.loss if self.loss is None or self.loss == self.loss else None  # NaN -> None
-        return {
-            "id": self.id,
-            "state": self.state,
-            "step": self.step,
-            "steps": self.request.steps,
-            "loss": loss,
-            "sample": self.sample,
-            "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 2),
-            "model_id": self.model_id,
-            "error": self.error,
-        }
-
-    def touch(self, **changes) -> None:
-        new_state = changes.get("state", self.state) != self.state
-        for k, v in changes.items():
-            setattr(self, k, v)
-        self.changed = time.monotonic()
-        if new_state:  # progress goes out with the next tick; a new state at once
-            self.share()
-
-    def share(self) -> None:
-        """Write the status for the other processes (and as this process's heartbeat)."""
-        if self.store is None:
-            return
-        with self.share_lock:
-            self.shared = time.monotonic()
-            self.store.write(self.status())
+SAMPLE_LEN = 60  # characters (tokens) in each snapshot's sample
+NO_JOB = "There is no training job with that id (it may have been before a restart)."
 
 
 class Jobs:
@@ -96,11 +59,18 @@ class Jobs:
         return [j for j in list(self.jobs.values()) if j.state not in FINISHED]
 
     def _tick(self) -> None:
-        """Share this process's progress, prove it alive, and pass on cancels from others."""
+        """Share this process's progress, prove it alive, and apply controls from others."""
         while not self._closing.wait(SHARE_EVERY):
             for job in self._unfinished_here():
-                if self.store.cancel_requested(job.id):
+                if self.store.requested(job.id, "stop"):
+                    job.keep = True
                     job.stop.set()
+                if self.store.requested(job.id, "cancel"):
+                    job.stop.set()
+                if self.store.requested(job.id, "pause"):
+                    job.pause.set()
+                else:
+                    job.pause.clear()
                 since = time.monotonic() - job.shared
                 if job.changed > job.shared or since >= HEARTBEAT_SECONDS:
                     job.share()
@@ -118,7 +88,7 @@ class Jobs:
 
     def start(self, req: TrainRequest) -> Job:
         s = self.settings
-        limits.check(req, s)  # hidden_size, layers, steps, text (server.core.limits)
+        limits.check(req, s)  # hidden_size, layers, steps, seq_len, text (server.core.limits)
         task = self._task(req)
         self.registry.check_room()  # refused now, not after the training: a full model store
         with self._lock:  # counts the jobs of every process (a race between two is possible)
@@ -129,8 +99,12 @@ class Jobs:
                     429,
                 )
             job = Job(uuid.uuid4().hex[:12], req, task, store=self.store)
+            every = req.snapshot_every or math.ceil(req.steps / (s.train_max_snapshots - 1))
+            job.snapshot_every = max(1, every)
+            job.history_every = max(1, math.ceil(req.steps / HISTORY_POINTS))
             self.jobs[job.id] = job
             job.share()
+        self.registry.snapshots.prune(s.train_snapshot_jobs, protect=job.id)
         job.thread = threading.Thread(target=self._run, args=(job,), daemon=True)
         job.thread.start()
         return job
@@ -140,23 +114,43 @@ class Jobs:
         job = self.jobs.get(job_id)
         status = job.status() if job is not None else self.store.read(job_id)
         if status is None:
-            raise ApiError(
-                "There is no training job with that id (it may have been before a restart).", 404
-            )
+            raise ApiError(NO_JOB, 404)
         return status
 
-    def cancel(self, job_id: str) -> dict:
-        """Stop a job; another process's job stops at its next tick (within SHARE_EVERY)."""
+    def _control(self, job_id: str, control: str, on: bool = True) -> dict:
+        """Pass a control to the job's process (this one at once; another within a tick)."""
+        status = self.status(job_id)
+        if status["state"] in FINISHED:
+            raise ApiError(f"The job has already finished ({status['state']}).", 409)
+        self.store.request(job_id, control, on)
         job = self.jobs.get(job_id)
-        if job is None:
-            status = self.status(job_id)
-            if status["state"] not in FINISHED:
-                self.store.request_cancel(job_id)
+        if job is not None:
+            if control == "pause":
+                (job.pause.set if on else job.pause.clear)()
+            elif control in ("stop", "cancel"):
+                job.keep = control == "stop"
+                job.stop.set()
+                if job.state == "queued":
+                    job.touch(state="cancelled")
+            status = job.status()
+        return status
+
+    def pause(self, job_id: str) -> dict:
+        return self._control(job_id, "pause")
+
+    def resume(self, job_id: str) -> dict:
+        return self._control(job_id, "pause", on=False)
+
+    def stop(self, job_id: str) -> dict:
+        """End the job now and save the model trained so far."""
+        return self._control(job_id, "stop")
+
+    def cancel(self, job_id: str) -> dict:
+        """End the job now and keep nothing (its snapshots go too)."""
+        status = self.status(job_id)
+        if status["state"] in FINISHED:
             return status
-        job.stop.set()
-        if job.state == "queued":
-            job.touch(state="cancelled")
-        return job.status()
+        return self._control(job_id, "cancel")
 
     async def shutdown(self) -> None:
         for job in self.jobs.values():
@@ -169,27 +163,49 @@ class Jobs:
 
     # -- the training thread --------------------------------------------------------------
 
+    def _snapshot(self, job: Job, model, vocab, step: int) -> None:
+        """Copy the weights now as snapshot <job>@<step>, with a sample drawn from them."""
+        task, req = job.task, job.request
+        text = ""
+        if not task.classify:
+            first = vocab.encode(task.text)[:1]
+            drawn, _ = sample(model, first, SAMPLE_LEN, 1.0, req.seed + step)
+            text = vocab.decode([int(first[0]), *drawn])
+        snap_id = self.registry.snapshots.save(
+            job.id,
+            step,
+            model,
+            vocab,
+            task=task.name,
+            description=f"Training job {job.id} after {step} of {req.steps} steps.",
+            example=task.example,
+        )
+        loss = job.loss if step and job.loss is not None and math.isfinite(job.loss) else None
+        snap = {"id": snap_id, "step": step, "loss": loss, "sample": text}
+        for dropped in job.add_snapshot(snap, self.settings.train_max_snapshots):
+            self.registry.snapshots.remove(dropped)
+
     def _run(self, job: Job) -> None:
         req, task = job.request, job.task
-        job.touch(state="running")
+        job.touch(state="running", started=time.monotonic())
         try:
             train_cfg = TrainConfig(
-                steps=req.steps,
-                seq_len=25,
-                optimizer="adam",
-                lr=req.lr,
-                seed=req.seed,
-                sample_every=max(req.steps // 10, 20),
-                sample_len=60,
+                steps=req.steps, seq_len=req.seq_len, optimizer="adam", lr=req.lr, seed=req.seed
             )
             per_update = recipe.tokens_per_update(task, train_cfg)
+            vocab = task.vocabulary()
+            model = recipe.build_model(task, req.cell, req.hidden_size, req.layers, req.seed)
+            self._snapshot(job, model, vocab, 0)
 
             def on_step(info: dict) -> None:
-                smooth = recipe.smoothed_loss(job.loss, info["raw_loss"], per_update)
-                job.touch(step=info["step"], loss=smooth, eta_seconds=info["eta"])
+                step = info["step"]
+                job.progress(step, recipe.smoothed_loss(job.loss, info["raw_loss"], per_update))
+                if step % job.snapshot_every == 0 or step == req.steps:
+                    self._snapshot(job, model, vocab, step)
 
-            def on_sample(text: str) -> None:
-                job.touch(sample=text)
+            def should_stop() -> bool:
+                job.wait_while_paused(self.settings.train_max_pause_seconds)
+                return job.stop.is_set()
 
             trained = recipe.train_task(
                 task,
@@ -199,26 +215,37 @@ class Jobs:
                 num_layers=req.layers,
                 seed=req.seed,
                 on_step=on_step,
-                on_sample=on_sample,
-                should_stop=job.stop.is_set,
+                should_stop=should_stop,
+                model=model,
             )
-            result = trained.result
-            if result.stopped:
-                job.touch(state="cancelled")
+            if trained.result.stopped and not job.keep:
+                self.registry.snapshots.remove_job(job.id)
+                job.touch(state="cancelled", snapshots=[], eta_seconds=None)
                 return
-            name = req.name or f"{req.cell}-{task.id}"
-            entry = self.registry.add(
-                trained.model,
-                trained.vocab,
-                source="trained",
-                name=name,
-                description=f"You trained this {req.cell.upper()} ({req.hidden_size} hidden "
-                f"units, {req.steps} steps): {task.description}",
-                **recipe.metadata(task),
-            )
-            job.touch(state="done", model_id=entry.id, eta_seconds=0.0)
+            if trained.result.stopped:
+                if not job.snapshots or job.snapshots[-1]["step"] != job.step:
+                    self._snapshot(job, model, vocab, job.step)
+                job.touch(stopped_early=True)
+            self._save(job, trained)
         except ApiError as e:  # e.g. the model store filled up while it trained: said, not logged
             job.touch(state="failed", error=str(e))
         except Exception as e:  # a job failing must not take the server down
             log.exception("training job %s failed", job.id)
             job.touch(state="failed", error=f"Training failed: {e}")
+
+    def _save(self, job: Job, trained) -> None:
+        req, task = job.request, job.task
+        name = req.name or f"{req.cell}-{task.id}"
+        steps = f"{job.step} steps" + (
+            f", stopped early of {req.steps}" if job.stopped_early else ""
+        )
+        entry = self.registry.add(
+            trained.model,
+            trained.vocab,
+            source="trained",
+            name=name,
+            description=f"You trained this {req.cell.upper()} ({req.layers} x {req.hidden_size} "
+            f"hidden units, {steps}, chunks of {req.seq_len}): {task.description}",
+            **recipe.metadata(task),
+        )
+        job.touch(state="done", model_id=entry.id, eta_seconds=0.0)

@@ -30,7 +30,13 @@ from server.core.schemas.trace import (
     TraceStep,
     Truncation,
 )
-from server.core.schemas.training import TrainRequest, TrainStatus, TrainTask
+from server.core.schemas.training import (
+    TrainPreset,
+    TrainRequest,
+    TrainSnapshot,
+    TrainStatus,
+    TrainTask,
+)
 
 __all__ = [
     "CellKind",
@@ -53,7 +59,9 @@ __all__ = [
     "Stats",
     "ModelSummary",
     "ModelDetail",
+    "TrainPreset",
     "TrainRequest",
+    "TrainSnapshot",
     "TrainStatus",
     "TrainTask",
     "Prediction",
