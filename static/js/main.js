@@ -18,6 +18,7 @@ import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
 import { ImportPanel, importForm } from "./views/import.js";
+import { TrainPanel, fetchModel } from "./views/train.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -162,6 +163,7 @@ function bindExplorer(models) {
   bindTheme(state);
   bindCopy(state);
   compare.setModels(models);
+  bindTrain();
   $("import-form").append(importForm());
   new ImportPanel($("import-panel"), { onImported: async (model) => {
     const fresh = await fetchModels();
@@ -171,6 +173,29 @@ function bindExplorer(models) {
     state.set({ model: model.id, text: model.example || state.text, t: 0, phase: "forward",
       layer: -1, direction: 0 });
   } });
+}
+
+/** The Train panel: its snapshots and the trained model join the model menu when shown. */
+function bindTrain() {
+  const ds = $("train-panel").dataset;
+  const refreshModels = async () => {
+    const fresh = await fetchModels();
+    controller.models = [...fresh, ...controller.models.filter((m) => m.source === "snapshot")];
+    fillModelSelect(controller.models);
+    compare.setModels(fresh);
+  };
+  new TrainPanel($("train-panel"), state, {
+    limits: { hidden: Number(ds.maxHidden), layers: Number(ds.maxLayers), steps: Number(ds.maxSteps),
+      text: Number(ds.maxText), seqLen: Number(ds.maxSeqLen) },
+    refreshModels,
+    useModel: (detail, { text = null, reset = false } = {}) => {
+      // one snapshot at a time in the menu: the one shown
+      controller.models = [...controller.models.filter((m) => m.source !== "snapshot" && m.id !== detail.id), detail];
+      fillModelSelect(controller.models);
+      state.set({ model: detail.id, ...(text ? { text } : {}),
+        ...(reset ? { t: 0, phase: "forward", layer: -1, direction: 0 } : {}) });
+    },
+  });
 }
 
 async function start() {
@@ -183,6 +208,9 @@ async function start() {
     models = await fetchModels();
   } catch (err) {
     showError(`Could not load the models: ${err.message}`);
+  }
+  if (state.model.includes("@") && !isEmbed) {   // a link to a training snapshot
+    try { models.push(await fetchModel(state.model)); } catch { /* gone: the first model instead */ }
   }
   controller.models = models;
   const model = models.find((m) => m.id === state.model) || models[0];
