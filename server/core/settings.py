@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     train_snapshot_jobs: int = Field(
         50, ge=1, description="Jobs whose snapshots are kept on disk; older jobs' are removed."
     )
+    train_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much lower a training process's CPU priority is (os.nice), so that "
+        "traces come first.",
+    )
     train_max_pause_seconds: float = Field(
         600.0, gt=0, description="A job paused longer than this stops (keeping its model)."
     )

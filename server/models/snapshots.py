@@ -96,6 +96,7 @@ class Snapshots:
         task: str,
         description: str,
         example: str,
+        labels: list[str] | None = None,
     ) -> str:
         """Write the model's weights now as snapshot `<job>@<step>`; returns its id."""
         model_id = snapshot_id(job_id, step)
@@ -110,7 +111,8 @@ class Snapshots:
                     vocab=vocab,
                     task=task,
                     description=description,
-                    extra={"example": example, "name": model_id},
+                    extra={"example": example, "name": model_id}
+                    | ({"labels": list(labels)} if labels else {}),
                 )
             os.replace(tmp, path)
         finally:

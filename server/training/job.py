@@ -121,17 +121,3 @@ class Job:
             self.snapshot_every *= 2
         self.touch(snapshots=snaps, sample=snap["sample"] or self.sample)
         return dropped
-
-    def wait_while_paused(self, max_pause: float) -> None:
-        """Block the training thread while paused; a pause longer than `max_pause` seconds
-        stops the job, keeping its model."""
-        if not self.pause.is_set() or self.stop.is_set():
-            return
-        self.touch(state="paused", paused_since=time.monotonic(), eta_seconds=None)
-        while self.pause.is_set() and not self.stop.is_set():
-            if time.monotonic() - self.paused_since > max_pause:
-                self.keep = True
-                self.stop.set()
-            self.stop.wait(0.05)
-        self.paused_total += time.monotonic() - self.paused_since
-        self.touch(state="running", paused_since=None)

@@ -1,32 +1,34 @@
-"""Training jobs: one thread each, at most `max_training_jobs` at once; pause, resume, stop.
+"""Training jobs: at most `max_training_jobs` at once, each trained in a process of its own;
+pause, resume, stop (keeping the model) and cancel (keeping nothing).
 
-A job trains by engine.recipe (the demo models' recipe; engine.train reports through
-callbacks): Adam over chunks of `seq_len` tokens, the hidden state carried from chunk to chunk
-(truncated BPTT). Every `snapshot_every` steps (and at step 0 and the last step) it copies the
-weights as a snapshot (server.models.snapshots, model id "<job>@<step>") with a sample drawn
-from them, so a page can trace one sentence through training time. At the end (or when
-stopped, keeping what it learned) it saves the model through the registry (engine.storage under
-the data dir), where it appears as source "trained" and survives a restart; a cancelled job
-keeps nothing.
+A job's thread in the server starts its training process (server.training.process: the
+engine's recipe, Adam over chunks of `seq_len` tokens, the hidden state carried from chunk to
+chunk: truncated BPTT) and relays: the controls to it, its progress into the Job (the status the
+API answers). Every `snapshot_every` steps (and at step 0 and the last step) the process copies
+the weights as a snapshot (server.models.snapshots, model id "<job>@<step>") with a sample
+drawn from them, so a page can trace one sentence through training time. At the end, or when
+stopped, the last snapshot is saved through the registry (engine.storage under the data dir),
+where it appears as source "trained" and survives a restart; a cancelled job keeps nothing.
 
-The thread is not the event loop: NumPy's large products release the GIL, and a trace is
-computed in a trace process, so students' traces do not wait for a training step
-(bench/health_under_load.py --train measures it). Job status is shared with every server
-process through the data dir (server.training.status): any worker answers GET
-/api/train/{job}, streams /ws/train/{job} and pauses, resumes, stops or cancels it, whichever
-worker runs it.
+Training never runs in the server's process: there it would hold the GIL the event loop needs
+for every request, and compete for the CPU on equal terms; in its own process, at a lower
+priority (`train_nice`), it does neither (bench/health_under_load.py --train measures it). Job
+status is shared with every server process through the data dir (server.training.status): any
+worker answers GET /api/train/{job}, streams /ws/train/{job} and pauses, resumes, stops or
+cancels it, whichever worker runs it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import multiprocessing
 import threading
 import time
 import uuid
 
 from engine import recipe
-from engine.sample import sample
 from engine.tasks import BUILTIN, Task, text_task
 from engine.train import TrainConfig
 from server.core import limits
@@ -34,12 +36,15 @@ from server.core.errors import ApiError
 from server.core.schemas import TrainRequest
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.models.snapshots import snapshot_id
+from server.training import process
 from server.training.job import HISTORY_POINTS, Job
+from server.training.process import Spec
 from server.training.status import FINISHED, HEARTBEAT_SECONDS, StatusFiles
 
 log = logging.getLogger("unrolled")
 SHARE_EVERY = 0.2  # seconds between writes of a running job's progress for other processes
-SAMPLE_LEN = 60  # characters (tokens) in each snapshot's sample
+RELAY_SECONDS = 0.05  # the longest a control waits before it goes to the training process
 NO_JOB = "There is no training job with that id (it may have been before a restart)."
 
 
@@ -161,87 +166,130 @@ class Jobs:
         self._closing.set()
         self._ticker.join(timeout=5)
 
-    # -- the training thread --------------------------------------------------------------
+    # -- the job's thread: it runs the training process and relays to and from it ----------
 
-    def _snapshot(self, job: Job, model, vocab, step: int) -> None:
-        """Copy the weights now as snapshot <job>@<step>, with a sample drawn from them."""
-        task, req = job.task, job.request
-        text = ""
-        if not task.classify:
-            first = vocab.encode(task.text)[:1]
-            drawn, _ = sample(model, first, SAMPLE_LEN, 1.0, req.seed + step)
-            text = vocab.decode([int(first[0]), *drawn])
-        snap_id = self.registry.snapshots.save(
-            job.id,
-            step,
-            model,
-            vocab,
-            task=task.name,
-            description=f"Training job {job.id} after {step} of {req.steps} steps.",
-            example=task.example,
+    def _spec(self, job: Job) -> Spec:
+        req, s = job.request, self.settings
+        return Spec(
+            job_id=job.id,
+            data_dir=str(s.data_dir),
+            limits=self.registry.limits,
+            task=req.task,
+            text=req.text,
+            cell=req.cell,
+            hidden_size=req.hidden_size,
+            layers=req.layers,
+            steps=req.steps,
+            seq_len=req.seq_len,
+            lr=req.lr,
+            seed=req.seed,
+            snapshot_every=job.snapshot_every,
+            nice=s.train_nice,
         )
-        loss = job.loss if step and job.loss is not None and math.isfinite(job.loss) else None
-        snap = {"id": snap_id, "step": step, "loss": loss, "sample": text}
-        for dropped in job.add_snapshot(snap, self.settings.train_max_snapshots):
-            self.registry.snapshots.remove(dropped)
 
     def _run(self, job: Job) -> None:
-        req, task = job.request, job.task
-        job.touch(state="running", started=time.monotonic())
         try:
-            train_cfg = TrainConfig(
-                steps=req.steps, seq_len=req.seq_len, optimizer="adam", lr=req.lr, seed=req.seed
-            )
-            per_update = recipe.tokens_per_update(task, train_cfg)
-            vocab = task.vocabulary()
-            model = recipe.build_model(task, req.cell, req.hidden_size, req.layers, req.seed)
-            self._snapshot(job, model, vocab, 0)
-
-            def on_step(info: dict) -> None:
-                step = info["step"]
-                job.progress(step, recipe.smoothed_loss(job.loss, info["raw_loss"], per_update))
-                if step % job.snapshot_every == 0 or step == req.steps:
-                    self._snapshot(job, model, vocab, step)
-
-            def should_stop() -> bool:
-                job.wait_while_paused(self.settings.train_max_pause_seconds)
-                return job.stop.is_set()
-
-            trained = recipe.train_task(
-                task,
-                req.cell,
-                req.hidden_size,
-                train_cfg,
-                num_layers=req.layers,
-                seed=req.seed,
-                on_step=on_step,
-                should_stop=should_stop,
-                model=model,
-            )
-            if trained.result.stopped and not job.keep:
-                self.registry.snapshots.remove_job(job.id)
-                job.touch(state="cancelled", snapshots=[], eta_seconds=None)
-                return
-            if trained.result.stopped:
-                if not job.snapshots or job.snapshots[-1]["step"] != job.step:
-                    self._snapshot(job, model, vocab, job.step)
-                job.touch(stopped_early=True)
-            self._save(job, trained)
+            self._supervise(job)
         except ApiError as e:  # e.g. the model store filled up while it trained: said, not logged
             job.touch(state="failed", error=str(e))
         except Exception as e:  # a job failing must not take the server down
             log.exception("training job %s failed", job.id)
             job.touch(state="failed", error=f"Training failed: {e}")
 
-    def _save(self, job: Job, trained) -> None:
+    def _supervise(self, job: Job) -> None:
+        """Start the training process, pass it the controls, record what it reports."""
+        if job.stop.is_set() and not job.keep:
+            job.touch(state="cancelled")  # cancelled before it started
+            return
+        ctx = multiprocessing.get_context("spawn")
+        here, there = ctx.Pipe()
+        proc = ctx.Process(
+            target=process.run, args=(self._spec(job), there), name=f"train-{job.id}", daemon=True
+        )
+        proc.start()
+        there.close()
+        job.touch(state="running", started=time.monotonic())
+        per_update = recipe.tokens_per_update(job.task, TrainConfig(seq_len=job.request.seq_len))
+        sent = {"pause": False, "stop": False}
+        end = None
+        try:
+            while end is None:
+                self._relay(job, here, sent)
+                if not here.poll(RELAY_SECONDS):
+                    if not proc.is_alive() and not here.poll():
+                        raise ApiError("The training process stopped unexpectedly; start again.")
+                    continue
+                try:
+                    msg = here.recv()
+                except EOFError:
+                    raise ApiError("The training process stopped unexpectedly.") from None
+                end = self._on_message(job, msg, per_update, here)
+        finally:
+            here.close()
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        stopped, step = end
+        if stopped and not job.keep:
+            self.registry.snapshots.remove_job(job.id)
+            job.touch(state="cancelled", snapshots=[], eta_seconds=None, paused_since=None)
+            return
+        job.touch(stopped_early=stopped, step=step)
+        self._save(job, snapshot_id(job.id, step))
+
+    def _relay(self, job: Job, conn, sent: dict) -> None:
+        """Pass the job's controls to its process (once each), and end a forgotten pause."""
+        paused_for = time.monotonic() - job.paused_since if job.paused_since else 0.0
+        if paused_for > self.settings.train_max_pause_seconds:
+            job.keep = True
+            job.stop.set()
+        if job.stop.is_set() and not sent["stop"]:
+            conn.send(("stop",))
+            sent["stop"] = True
+        if job.pause.is_set() != sent["pause"]:
+            sent["pause"] = job.pause.is_set()
+            conn.send(("pause",) if sent["pause"] else ("resume",))
+
+    def _on_message(self, job: Job, msg: tuple, per_update: int, conn) -> tuple | None:
+        """Record one report of the training process; ("end", ...) returns (stopped, step)."""
+        kind = msg[0]
+        if kind == "step":
+            job.progress(msg[1], recipe.smoothed_loss(job.loss, msg[2], per_update))
+        elif kind == "snapshot":
+            _, step, snap_id, text = msg
+            loss = job.loss if step and job.loss is not None and math.isfinite(job.loss) else None
+            snap = {"id": snap_id, "step": step, "loss": loss, "sample": text}
+            every = job.snapshot_every
+            for dropped in job.add_snapshot(snap, self.settings.train_max_snapshots):
+                self.registry.snapshots.remove(dropped)
+            if job.snapshot_every != every:
+                with contextlib.suppress(OSError):  # the process may have ended meanwhile
+                    conn.send(("every", job.snapshot_every))
+        elif kind == "paused":
+            job.touch(state="paused", paused_since=time.monotonic(), eta_seconds=None)
+        elif kind == "resumed":
+            if job.paused_since is not None:
+                job.paused_total += time.monotonic() - job.paused_since
+            job.touch(state="running", paused_since=None)
+        elif kind == "error":
+            raise ApiError(msg[1], 500)
+        elif kind == "end":
+            return msg[1], msg[2]
+        return None
+
+    def _save(self, job: Job, final_snapshot: str) -> None:
+        """The model as trained (the job's last snapshot) joins the registry as "trained"."""
         req, task = job.request, job.task
+        final = self.registry.get(final_snapshot)
+        if final is None:
+            raise ApiError("The trained weights could not be read back; train again.")
         name = req.name or f"{req.cell}-{task.id}"
         steps = f"{job.step} steps" + (
             f", stopped early of {req.steps}" if job.stopped_early else ""
         )
         entry = self.registry.add(
-            trained.model,
-            trained.vocab,
+            final.model,
+            final.vocab,
             source="trained",
             name=name,
             description=f"You trained this {req.cell.upper()} ({req.layers} x {req.hidden_size} "
