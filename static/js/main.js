@@ -119,8 +119,10 @@ function fillModelSelect(models) {
   const select = $("model-select");
   clear(select);
   for (const m of models) {
-    const opt = el("option", { value: m.id }, `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` +
-      (m.source ? ` (${m.source})` : ""));
+    const label = m.source === "snapshot"   // "<job>@<step>": say what it is
+      ? `training snapshot, step ${m.id.split("@")[1]} · ${m.cell.toUpperCase()} · ${m.task}`
+      : `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` + (m.source ? ` (${m.source})` : "");
+    const opt = el("option", { value: m.id }, label);
     opt.title = m.description || "";
     select.append(opt);
   }

@@ -123,12 +123,16 @@ def test_hello_learns_samples_hello_and_snapshots_change_the_cell(page, server_u
     assert eq_trained != eq_untrained
     assert page.text_content("#train-snap-label").startswith("step 200")
     assert page.text_content("#train-sample") == status["snapshots"][-1]["sample"]
+    for w, h in ((1024, 768), (1920, 1080)):
+        page.set_viewport_size({"width": w, "height": h})
+        page.locator("#train-panel").evaluate("(el) => el.scrollIntoView()")
+        page.wait_for_timeout(500)
+        shot(page, f"train-hello-snapshot-{w}x{h}")
+    page.set_viewport_size({"width": 1280, "height": 720})
 
     # the trained model generates "hello" at temperature 0
     page.click("#train-explore")
-    page.wait_for_function(
-        "(id) => window.__unrolled.controller.trace?.model === id", arg=model_id
-    )
+    page.wait_for_function("(id) => window.__unrolled.controller.trace?.model === id", arg=model_id)
     page.evaluate("() => window.__unrolled.state.set({text: 'h', temperature: 0, n: 9})")
     page.click("[role=tab][data-view='generate']")
     page.wait_for_function(
@@ -144,9 +148,7 @@ def test_pause_resume_stop(page, server_url):
     set_field(page, "hidden_size", 64)
     set_field(page, "steps", 5000)
     page.click("#train-start")
-    page.wait_for_function(
-        "() => Number(document.getElementById('train-panel').dataset.step) > 5"
-    )
+    page.wait_for_function("() => Number(document.getElementById('train-panel').dataset.step) > 5")
     page.click("#train-pause")
     wait_state(page, "paused")
     held = panel(page)["step"]

@@ -73,7 +73,8 @@ export class TrainPanel {
     this.btnPause = el("button", { type: "button", id: "train-pause" }, "❚❚ Pause");
     this.btnResume = el("button", { type: "button", id: "train-resume", hidden: true }, "▶ Resume");
     this.btnStop = el("button", { type: "button", id: "train-stop", title: "End now and keep the model learned so far" }, "■ Stop");
-    buttons.append(this.btnStart, this.btnPause, this.btnResume, this.btnStop);
+    buttons.append(this.btnStart, this.btnPause, this.btnResume, this.btnStop,
+      el("button", { type: "button", class: "info", "data-explain": "train", "aria-label": "About training" }, "i"));
     left.append(buttons, this.message);
 
     this.progress = el("progress", { id: "train-progress", max: "1", value: "0", "aria-label": "Training progress" });
