@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from engine.tasks import Task
 from server.core.schemas import TrainRequest
-from server.training.status import StatusFiles
+from server.training.status import FINISHED, StatusFiles
 
 HISTORY_POINTS = 400  # loss-curve points kept: when full, every other one is dropped
 
@@ -44,6 +44,7 @@ class Job:
     started: float | None = None
     paused_total: float = 0.0
     paused_since: float | None = None
+    ended: float | None = None  # when it finished: its time stops there
     thread: threading.Thread | None = None
     changed: float = field(default_factory=time.monotonic)
     shared: float = 0.0  # when the status was last written for other processes
@@ -53,7 +54,7 @@ class Job:
     def elapsed(self) -> float:
         if self.started is None:
             return 0.0
-        now = self.paused_since if self.paused_since is not None else time.monotonic()
+        now = next((t for t in (self.ended, self.paused_since) if t is not None), time.monotonic())
         return max(0.0, now - self.started - self.paused_total)
 
     def status(self) -> dict:
@@ -82,6 +83,8 @@ class Job:
         for k, v in changes.items():
             setattr(self, k, v)
         self.changed = time.monotonic()
+        if self.state in FINISHED and self.ended is None:
+            self.ended = self.changed
         if new_state:  # progress goes out with the next tick; a new state at once
             self.share()
 
