@@ -158,7 +158,9 @@ class Jobs:
         return self._control(job_id, "cancel")
 
     async def shutdown(self) -> None:
+        """Stop every job, keeping what each learned (as the Stop button does)."""
         for job in self.jobs.values():
+            job.keep = True
             job.stop.set()
         for job in self.jobs.values():
             if job.thread is not None:
@@ -198,8 +200,8 @@ class Jobs:
 
     def _supervise(self, job: Job) -> None:
         """Start the training process, pass it the controls, record what it reports."""
-        if job.stop.is_set() and not job.keep:
-            job.touch(state="cancelled")  # cancelled before it started
+        if job.stop.is_set():
+            job.touch(state="cancelled")  # stopped before it started: nothing learned
             return
         ctx = multiprocessing.get_context("spawn")
         here, there = ctx.Pipe()

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from pagekit import open_page, shot
+from pagekit import HOSTILE, open_page, shot
 
 pytestmark = pytest.mark.browser
 
@@ -204,12 +204,15 @@ def test_a_two_layer_lstm_on_20_kb_trains_with_progress(page, server_url):
     t0 = time.monotonic()
     page.evaluate("async () => (await fetch('/api/health')).json()")
     assert time.monotonic() - t0 < 1.0
-    page.locator("#train-panel").scroll_into_view_if_needed()
     for w, h in ((1024, 768), (1920, 1080)):
         page.set_viewport_size({"width": w, "height": h})
         page.locator("#train-panel").evaluate("(el) => el.scrollIntoView()")
         page.wait_for_timeout(700)
         shot(page, f"train-panel-{w}x{h}")
+    page.evaluate("() => window.__unrolled.state.set({theme: 'dark'})")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_timeout(700)
+    shot(page, "train-panel-dark-1024x768")
     page.click("#train-stop")
     wait_state(page, "done")
     assert job_status(page)["stopped_early"]
@@ -236,3 +239,17 @@ def test_too_long_a_file_is_refused_before_it_is_sent(page, server_url, tmp_path
     assert page.is_visible("#train-hidden_size-error")
     assert "Hidden size" in page.text_content("#train-hidden_size-error")
     assert panel(page)["state"] == "idle"
+
+
+def test_hostile_training_text_stays_text(page, server_url):
+    open_panel(page, server_url)
+    text = " ".join(HOSTILE)
+    page.fill("#train-text", text)
+    set_field(page, "hidden_size", 8)
+    set_field(page, "steps", 30)
+    page.click("#train-start")
+    wait_state(page, "done")
+    status = job_status(page)
+    assert page.text_content("#train-sample") == status["snapshots"][-1]["sample"]
+    assert page.locator("#train-panel img, #train-panel svg[onload], #train-panel script").count() == 0
+    assert page.evaluate("() => window.__pwned") is None

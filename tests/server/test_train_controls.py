@@ -187,3 +187,14 @@ def test_openapi_states_the_limits(make_client):
     c = make_client(train_max_seq_len=77)
     props = c.get("/openapi.json").json()["components"]["schemas"]["TrainRequest"]["properties"]
     assert props["seq_len"]["maximum"] == 77
+
+
+def test_a_server_that_stops_keeps_what_its_jobs_learned(make_client):
+    c = make_client()
+    job = c.post("/api/train", json={**HELLO, "hidden_size": 64, "steps": 5000}).json()["id"]
+    wait_for(c, job, lambda s: s["step"] >= 3)
+    c.__exit__(None, None, None)  # the server stops (Ctrl-C)
+    again = make_client()
+    status = again.get(f"/api/train/{job}").json()
+    assert status["state"] == "done" and status["stopped_early"]
+    assert again.get(f"/api/models/{status['model_id']}").json()["source"] == "trained"
