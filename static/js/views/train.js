@@ -206,7 +206,8 @@ export class TrainPanel {
       s.steps_per_second ? `${s.steps_per_second.toFixed(1)} steps/s` : null,
       live && s.state === "running" ? `${duration(s.eta_seconds)} left` : null,
       `loss ${s.loss == null ? "–" : s.loss.toFixed(4)}`];
-    this.stats.textContent = parts.filter(Boolean).join(" · ");
+    // each part stays on one line (no-break spaces), the line breaks between them
+    this.stats.textContent = parts.filter(Boolean).map((p) => p.replace(/ /g, "\u00a0")).join(" · ");
     this.paintSnapshots();
     this.curve.update(s, this.selectedIndex());
     this.paintResult();

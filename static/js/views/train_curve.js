@@ -32,7 +32,9 @@ export class LossCurve {
     const Plotly = await loadPlotly();
     const hist = status.history || [];
     const snaps = (status.snapshots || []).filter((s) => s.loss != null);
-    const accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() || "#1f4e8c";
+    const css = getComputedStyle(document.documentElement);
+    const accent = css.getPropertyValue("--accent").trim() || "#1f4e8c";
+    const grid = css.getPropertyValue("--line").trim() || "#c9ced6";   // faint in either theme
     const data = [
       { x: hist.map((p) => p[0]), y: hist.map((p) => p[1]), type: "scatter", mode: "lines", name: "loss",
         line: { color: accent, width: 2.5 }, hovertemplate: "step %{x}<br>loss %{y:.4f}<extra></extra>" },
@@ -45,8 +47,8 @@ export class LossCurve {
       line: { color: "#d95f02", width: 2, dash: "dot" } }] : [];
     const layout = baseLayout("Loss per character (smoothed)", {
       height: 230, showlegend: false, shapes,
-      xaxis: { title: { text: "step" }, range: [0, Math.max(1, status.steps)], zeroline: false },
-      yaxis: { title: { text: "loss" }, rangemode: "tozero", zeroline: false },
+      xaxis: { title: { text: "step" }, range: [0, Math.max(1, status.steps)], zeroline: false, gridcolor: grid },
+      yaxis: { title: { text: "loss" }, rangemode: "tozero", zeroline: false, gridcolor: grid },
       margin: { l: 56, r: 16, t: 36, b: 44 },
     });
     await Plotly.react(this.div, data, layout, PLOT_CONFIG);
