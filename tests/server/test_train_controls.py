@@ -2,7 +2,10 @@
 the loss history, the presets and the model download; 4xx for bad input."""
 
 import io
+import multiprocessing
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +201,24 @@ def test_a_server_that_stops_keeps_what_its_jobs_learned(make_client):
     status = again.get(f"/api/train/{job}").json()
     assert status["state"] == "done" and status["stopped_early"]
     assert again.get(f"/api/models/{status['model_id']}").json()["source"] == "trained"
+
+
+def test_a_forgotten_pause_stops_the_job_keeping_its_model(make_client):
+    c = make_client(train_max_pause_seconds=0.3)
+    job = c.post("/api/train", json={**HELLO, "hidden_size": 64, "steps": 5000}).json()["id"]
+    wait_for(c, job, lambda s: s["step"] >= 3)
+    c.post(f"/api/train/{job}/pause")
+    done = wait_for(c, job, finished)
+    assert done["state"] == "done" and done["stopped_early"] and done["model_id"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_training_runs_in_a_process_of_lower_priority(make_client):
+    c = make_client(train_nice=7)
+    job = c.post("/api/train", json={**HELLO, "hidden_size": 64, "steps": 5000}).json()["id"]
+    wait_for(c, job, lambda s: s["step"] >= 1)
+    (child,) = [p for p in multiprocessing.active_children() if p.name == f"train-{job}"]
+    nice = lambda pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])  # noqa: E731
+    assert nice(child.pid) == nice(os.getpid()) + 7
+    c.delete(f"/api/train/{job}")
+    wait_for(c, job, finished)
