@@ -1,7 +1,13 @@
 """Does one heavy client freeze the server for everyone? `/api/health` latency while one client
-drives the heaviest model the limits allow.
+drives the heaviest model the limits allow, or (--train) while a training job runs.
 
     python bench/health_under_load.py [--seconds 20] [--hidden 2048] [--cell lstm]
+    python bench/health_under_load.py --train [--seconds 20]
+
+--train: through the API, a 2-layer LSTM (H = 128, chunks of 50, Adam) trains on 20 000
+characters (the engine's own source, GET /api/train/presets); meanwhile `/api/health` is asked
+every 20 ms and another student traces a demo model every 250 ms (a new sentence each, so none
+is cached). Prints both latencies and the training speed it kept (steps/s), then cancels it.
 
 Makes the model with the engine (the largest hidden size an import accepts, by default) in a
 temporary data folder, starts a real server on 127.0.0.1, and from one client, for `--seconds`:
@@ -154,12 +160,102 @@ async def drive(url: str, model: str, tokens: int, H: int, seconds: float) -> di
     return {"health": health, "got": got}
 
 
+STUDENT_EVERY = 0.25
+TRAIN_JOB = {"cell": "lstm", "hidden_size": 128, "layers": 2, "seq_len": 50, "lr": 0.003}
+
+
+async def drive_training(url: str, seconds: float, train: bool = True) -> dict:
+    """Health and a student's traces while a 2-layer LSTM H=128 trains on 20 kB (or, with
+    train=False, the same without the job: the baseline on this machine now)."""
+    health: list[float] = []
+    traces: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        presets = (await client.get("/api/train/presets")).json()
+        text = next(p["text"] for p in presets if p["id"] == "source")
+        body = {"task": "text", "text": text, "steps": 5000, **TRAIN_JOB}
+        job = {"id": None}
+        if train:
+            job = (await client.post("/api/train", json=body)).json()
+            while (await client.get(f"/api/train/{job['id']}")).json()["step"] < 1:
+                await asyncio.sleep(0.1)  # the job's first step: it is training from here on
+            start_step = (await client.get(f"/api/train/{job['id']}")).json()["step"]
+        stop = time.monotonic() + seconds
+        t_start = time.monotonic()
+
+        async def ping() -> None:
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                r = await client.get("/api/health")
+                health.append(time.perf_counter() - start)
+                assert r.status_code == 200
+                await asyncio.sleep(HEALTH_EVERY)
+
+        async def student() -> None:
+            n = 0
+            while time.monotonic() < stop:
+                n += 1
+                start = time.perf_counter()
+                r = await client.post(
+                    "/api/trace", json={"model": "lstm-rhymes", "text": f"{n} hi"}
+                )
+                traces.append(time.perf_counter() - start)
+                assert r.status_code == 200, r.text
+                await asyncio.sleep(STUDENT_EVERY)  # within api_rate (5 per second)
+
+        await asyncio.gather(ping(), student())
+        if not train:
+            return {"health": health, "traces": traces}
+        status = (await client.get(f"/api/train/{job['id']}")).json()
+        await client.delete(f"/api/train/{job['id']}")
+    rate = (status["step"] - start_step) / (time.monotonic() - t_start)
+    return {"health": health, "traces": traces, "rate": rate, "state": status["state"]}
+
+
+def report(what: str, result: dict) -> float:
+    p50, p99, top = percentiles(result["traces"])
+    print(f"{what}: student traces ({len(result['traces'])})  p50 {p50:.1f} ms  p99 {p99:.1f} ms")
+    p50, p99, top = percentiles(result["health"])
+    print(
+        f"{what}: /api/health ({len(result['health'])} requests)  p50 {p50:.1f} ms  "
+        f"p99 {p99:.1f} ms  max {top:.1f} ms"
+    )
+    return p99
+
+
+def percentiles(xs: list[float]) -> tuple[float, float, float]:
+    ms = sorted(1000 * x for x in xs)
+    return statistics.median(ms), ms[min(len(ms) - 1, int(0.99 * len(ms)))], ms[-1]
+
+
+def main_train(seconds: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="unrolled-bench-") as tmp:
+        proc, url = start_server(Path(tmp))
+        try:
+            print(
+                f"training: LSTM 2 x 128 on 20 000 characters, chunks of 50; {seconds:g} s of "
+                "/api/health every 20 ms and a student's trace (lstm-rhymes) every 250 ms"
+            )
+            baseline = asyncio.run(drive_training(url, seconds, train=False))
+            result = asyncio.run(drive_training(url, seconds))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    report("without training", baseline)
+    p99 = report("while training", result)
+    print(f"training kept {result['rate']:.1f} steps/s (job {result['state']} at the end)")
+    print(f"goal: /api/health p99 < 100 ms while training: {'met' if p99 < 100 else 'NOT met'}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--hidden", type=int, default=Settings.model_fields["import_max_hidden"].default)
     p.add_argument("--cell", choices=sorted(GATES), default="lstm")
+    p.add_argument("--train", action="store_true", help="measure while a training job runs")
     args = p.parse_args()
+    if args.train:
+        main_train(args.seconds)
+        return
 
     settings = Settings()
     per_token = GATES[args.cell] * args.hidden**2

@@ -84,6 +84,14 @@ def smoothed_loss(previous: float | None, raw_loss: float, per_update: int) -> f
     return loss if previous is None else 0.9 * previous + 0.1 * loss
 
 
+def build_model(
+    task: Task, cell: str, hidden_size: int, num_layers: int = 1, seed: int = 0, **network: bool
+) -> SequenceModel:
+    """The untrained model train_task would train (its weights from `seed`)."""
+    vocab = task.vocabulary()
+    return SequenceModel(model_config(task, vocab, cell, hidden_size, num_layers, seed, **network))
+
+
 def train_task(
     task: Task,
     cell: str,
@@ -94,12 +102,16 @@ def train_task(
     on_step: Callable[[dict], None] | None = None,
     on_sample: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    model: SequenceModel | None = None,
     **network: bool,
 ) -> Trained:
     """Build the task's model (weights from `seed`, `network` options as model_config's) and
-    train it with `cfg`; the callbacks are engine.train's (on_sample: language models only)."""
+    train it with `cfg`; the callbacks are engine.train's (on_sample: language models only).
+    `model`: train this one instead (built by build_model, e.g. to watch its weights from the
+    callbacks)."""
     vocab = task.vocabulary()
-    model = SequenceModel(model_config(task, vocab, cell, hidden_size, num_layers, seed, **network))
+    if model is None:
+        model = build_model(task, cell, hidden_size, num_layers, seed, **network)
     if network.get("jordan"):
         for name in JORDAN_FROZEN:
             model.params[name][...] = 0.0

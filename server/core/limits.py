@@ -51,6 +51,8 @@ BOUNDS = (
     Bound(("TrainRequest",), "hidden_size", "maximum", lambda s: s.train_max_hidden),
     Bound(("TrainRequest",), "layers", "maximum", lambda s: s.train_max_layers),
     Bound(("TrainRequest",), "steps", "maximum", lambda s: s.train_max_steps),
+    Bound(("TrainRequest",), "seq_len", "maximum", lambda s: s.train_max_seq_len),
+    Bound(("TrainRequest",), "snapshot_every", "maximum", lambda s: s.train_max_steps),
 )
 _UNITS = {"maximum": "", "maxLength": " characters", "maxItems": " items"}
 

@@ -128,6 +128,27 @@ class Settings(BaseSettings):
         20000, ge=1, description="Longest text a user may give to train a char model on."
     )
     max_training_jobs: int = Field(2, ge=1, description="Training jobs running at once.")
+    train_max_seq_len: int = Field(
+        200, ge=1, description="Longest chunk (truncated-BPTT length) a job may train on."
+    )
+    train_max_snapshots: int = Field(
+        20,
+        ge=2,
+        description="Most weight snapshots one job keeps (beyond it, every other one is dropped).",
+    )
+    train_snapshot_jobs: int = Field(
+        50, ge=1, description="Jobs whose snapshots are kept on disk; older jobs' are removed."
+    )
+    train_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much lower a training process's CPU priority is (os.nice), so that "
+        "traces come first.",
+    )
+    train_max_pause_seconds: float = Field(
+        600.0, gt=0, description="A job paused longer than this stops (keeping its model)."
+    )
 
     # -- websockets -----------------------------------------------------------------------
     ws_max_message_bytes: int = Field(
@@ -198,4 +219,7 @@ class Settings(BaseSettings):
             "train_max_hidden": self.train_max_hidden,
             "train_max_layers": self.train_max_layers,
             "train_max_steps": self.train_max_steps,
+            "train_max_text_chars": self.train_max_text_chars,
+            "train_max_seq_len": self.train_max_seq_len,
+            "train_max_snapshots": self.train_max_snapshots,
         }

@@ -32,7 +32,8 @@ from server.core.schemas import ModelDetail
 from server.core.settings import Settings
 from server.models.limits import ModelLimits
 from server.models.metadata import StoredMetadata
-from server.models.modelfile import open_model_file
+from server.models.modelfile import CheckedModel, open_model_file
+from server.models.snapshots import Snapshots, is_snapshot_id
 
 log = logging.getLogger("unrolled")
 _ID_SAFE = re.compile(r"[^a-z0-9]+")
@@ -140,6 +141,10 @@ class Entry:
         return detail
 
 
+def _snapshot_entry(model_id: str, path: Path, checked: CheckedModel, mtime: int) -> Entry:
+    return Entry(model_id, "snapshot", path, checked.loaded, checked.stored, mtime)
+
+
 def _process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -171,6 +176,7 @@ class Registry:
         self._scan_lock = threading.Lock()  # one scan at a time
         self._seen: tuple[int | None, float] | None = None  # (user dir mtime, when we scanned)
         self.problems: dict[Path, tuple[int, str]] = {}  # skipped files: (mtime, why), logged once
+        self.snapshots = Snapshots(data_dir, self.limits)  # "<job>@<step>": a job's weights
         self.remove_stale_temp_files()
         self.rescan()
 
@@ -265,6 +271,8 @@ class Registry:
         return sorted(entries, key=lambda e: (order.get(e.source, 3), e.id))
 
     def get(self, model_id: str) -> Entry | None:
+        if is_snapshot_id(model_id):
+            return self.snapshots.get(model_id, _snapshot_entry)
         self.refresh()
         with self._lock:
             entry = self._entries.get(model_id)

@@ -22,6 +22,7 @@ from server.core.errors import ApiError
 from server.core.schemas import InitialState, TraceRequest
 from server.core.settings import Settings
 from server.models.registry import Entry, Registry
+from server.models.snapshots import NO_SNAPSHOT, is_snapshot_id
 
 NO_MODEL = "There is no model with that id; GET /api/models lists them."
 
@@ -181,7 +182,7 @@ def entry_for(registry: Registry, model_id: str, kind: str = "sequence") -> Entr
     """The model, which must be of `kind` (GET /api/models says each model's kind)."""
     entry = registry.get(model_id)
     if entry is None:
-        raise ApiError(NO_MODEL, 404)
+        raise ApiError(NO_SNAPSHOT if is_snapshot_id(model_id) else NO_MODEL, 404)
     if entry.kind != kind:
         raise ApiError(
             f"This model is {NAME_OF_KIND[entry.kind]}, not {NAME_OF_KIND[kind]}: trace it "

@@ -3,9 +3,11 @@
 The process running a job writes its status to `<data_dir>/jobs/<id>.json` (atomically: a
 temporary file, then os.replace, so a reader never sees half of one) whenever it changes, and at
 least every HEARTBEAT_SECONDS while the job is unfinished. Any process reads it from there. A
-cancel from another process is the empty file `<id>.cancel`, which the training thread looks for
-between steps. An unfinished job whose file has not been written for STALE_SECONDS ran in a
-process that died: it reads as "failed", with a sentence saying so.
+control from another process is an empty file the training process looks for every tick:
+`<id>.cancel` (stop, keep nothing), `<id>.stop` (stop, keep the model trained so far) and
+`<id>.pause` (paused while it exists; resuming removes it). An unfinished job whose file has not
+been written for STALE_SECONDS ran in a process that died: it reads as "failed", with a sentence
+saying so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 log = logging.getLogger("unrolled")
 
 FINISHED = ("done", "cancelled", "failed")
+CONTROLS = ("cancel", "stop", "pause")  # the control files' suffixes
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 5.0  # five missed heartbeats
 KEEP_SECONDS = 7 * 24 * 3600  # finished jobs' files are removed after a week, at startup
@@ -46,7 +49,8 @@ class StatusFiles:
             tmp.write_bytes(data)
             os.replace(tmp, path)
             if status["state"] in FINISHED:
-                self._path(status["id"], ".cancel").unlink(missing_ok=True)
+                for control in CONTROLS:
+                    self._path(status["id"], f".{control}").unlink(missing_ok=True)
         except OSError as e:  # a full disk must not stop the training; the next write retries
             log.warning("could not save the status of training job %s: %s", status["id"], e)
 
@@ -83,14 +87,26 @@ class StatusFiles:
                     count += status is not None and status["state"] not in FINISHED
         return count
 
-    def request_cancel(self, job_id: str) -> None:
-        path = self._path(job_id, ".cancel")
-        if path:
+    def request(self, job_id: str, control: str, on: bool = True) -> None:
+        """Ask the process running the job to `control` it (or, with on=False, withdraw it)."""
+        path = self._path(job_id, f".{control}")
+        if path is None:
+            return
+        if on:
+            self.dir.mkdir(parents=True, exist_ok=True)
             path.touch()
+        else:
+            path.unlink(missing_ok=True)
+
+    def requested(self, job_id: str, control: str) -> bool:
+        path = self._path(job_id, f".{control}")
+        return path is not None and path.exists()
+
+    def request_cancel(self, job_id: str) -> None:
+        self.request(job_id, "cancel")
 
     def cancel_requested(self, job_id: str) -> bool:
-        path = self._path(job_id, ".cancel")
-        return path is not None and path.exists()
+        return self.requested(job_id, "cancel")
 
     def prune(self) -> None:
         """Remove the files of jobs that finished (or whose process died) long ago."""

@@ -77,6 +77,17 @@ export const EXPLAIN = {
     "(or the lowest, or the largest either way). Click a unit: every view shows it, and the sentence is " +
     "coloured by its value at each step (blue negative, orange positive). One sentence proves little: try " +
     "the unit on other sentences before believing what it does."],
+  train: ["Training a model here",
+    "The server trains a character language model on your text: at every step it reads one chunk of " +
+    "the text (the sequence length), predicts each next character, backpropagates through that chunk " +
+    "only (truncated BPTT) and updates every weight with Adam. The hidden state at the end of a chunk " +
+    "is carried into the next chunk, so the model still sees what came before, but no gradient crosses " +
+    "the boundary. The curve is the loss per predicted character (cross-entropy), smoothed over " +
+    "steps. Every few steps the server keeps a snapshot of the weights and writes " +
+    "a sample with them (temperature 1). Drag the snapshot slider (or click a dot on the curve): the " +
+    "network, the cell, its gates and the gradients above show your sentence as the model saw it at " +
+    "that moment of training. Stop keeps the model learned so far; it joins the model menu, survives " +
+    "a restart of the server and can be downloaded as an .npz file."],
   ledger: ["Running totals",
     "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
     "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],

@@ -29,6 +29,7 @@ import { Seq2SeqPage } from "./views/seq2seq_page.js";
 import { TreePage } from "./views/tree.js";
 import { KINDS, kindOf, fetchWhatIf } from "./kinds.js";
 import { bindKindInputs } from "./kind_controls.js";
+import { TrainPanel, fetchModel } from "./views/train.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -155,8 +156,10 @@ function fillModelSelect(models) {
   const select = $("model-select");
   clear(select);
   for (const m of models) {
-    const opt = el("option", { value: m.id }, `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` +
-      (m.source ? ` (${m.source})` : ""));
+    const label = m.source === "snapshot"   // "<job>@<step>": say what it is
+      ? `training snapshot, step ${m.id.split("@")[1]} · ${m.cell.toUpperCase()} · ${m.task}`
+      : `${m.id} · ${m.cell.toUpperCase()} · ${m.task}` + (m.source ? ` (${m.source})` : "");
+    const opt = el("option", { value: m.id }, label);
     opt.title = m.description || "";
     select.append(opt);
   }
@@ -206,6 +209,7 @@ function bindExplorer(models) {
   bindCopy(state);
   bindDownload(state, { button: $("download-view"), status: $("copy-status") });
   compare.setModels(models);
+  bindTrain();
   $("import-form").append(importForm());
   new ImportPanel($("import-panel"), { onImported: async (model) => {
     const fresh = await fetchModels();
@@ -215,6 +219,29 @@ function bindExplorer(models) {
     state.set({ model: model.id, text: model.example || state.text, t: 0, phase: "forward",
       layer: -1, direction: 0 });
   } });
+}
+
+/** The Train panel: its snapshots and the trained model join the model menu when shown. */
+function bindTrain() {
+  const ds = $("train-panel").dataset;
+  const refreshModels = async () => {
+    const fresh = await fetchModels();
+    controller.models = [...fresh, ...controller.models.filter((m) => m.source === "snapshot")];
+    fillModelSelect(controller.models);
+    compare.setModels(fresh);
+  };
+  new TrainPanel($("train-panel"), state, {
+    limits: { hidden: Number(ds.maxHidden), layers: Number(ds.maxLayers), steps: Number(ds.maxSteps),
+      text: Number(ds.maxText), seqLen: Number(ds.maxSeqLen) },
+    refreshModels,
+    useModel: (detail, { text = null, reset = false } = {}) => {
+      // one snapshot at a time in the menu: the one shown
+      controller.models = [...controller.models.filter((m) => m.source !== "snapshot" && m.id !== detail.id), detail];
+      fillModelSelect(controller.models);
+      state.set({ model: detail.id, ...(text ? { text } : {}),
+        ...(reset ? { t: 0, phase: "forward", layer: -1, direction: 0 } : {}) });
+    },
+  });
 }
 
 async function start() {
@@ -227,6 +254,9 @@ async function start() {
     models = await fetchModels();
   } catch (err) {
     showError(`Could not load the models: ${err.message}`);
+  }
+  if (state.model.includes("@") && !isEmbed) {   // a link to a training snapshot
+    try { models.push(await fetchModel(state.model)); } catch { /* gone: the first model instead */ }
   }
   controller.models = models;
   const model = models.find((m) => m.id === state.model) || models[0];

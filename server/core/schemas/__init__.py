@@ -39,7 +39,13 @@ from server.core.schemas.trace import (
     TraceStep,
     Truncation,
 )
-from server.core.schemas.training import TrainRequest, TrainStatus, TrainTask
+from server.core.schemas.training import (
+    TrainPreset,
+    TrainRequest,
+    TrainSnapshot,
+    TrainStatus,
+    TrainTask,
+)
 
 __all__ = [
     "Projection",
@@ -64,7 +70,9 @@ __all__ = [
     "Stats",
     "ModelSummary",
     "ModelDetail",
+    "TrainPreset",
     "TrainRequest",
+    "TrainSnapshot",
     "TrainStatus",
     "TrainTask",
     "Prediction",

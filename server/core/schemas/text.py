@@ -8,7 +8,8 @@ from typing import Literal
 CellKind = Literal["rnn", "lstm", "gru"]
 
 
-Source = Literal["demo", "trained", "imported"]
+# "snapshot": a training job's weights at one step (server.models.snapshots)
+Source = Literal["demo", "trained", "imported", "snapshot"]
 
 
 # Text may hold tab and newline (and carriage return); every other control character is
