@@ -35,12 +35,21 @@ class Trained:
 
 
 def model_config(
-    task: Task, vocab: Vocabulary, cell: str, hidden_size: int, num_layers: int = 1, seed: int = 0
+    task: Task,
+    vocab: Vocabulary,
+    cell: str,
+    hidden_size: int,
+    num_layers: int = 1,
+    seed: int = 0,
+    embed_size: int | None = None,
 ) -> ModelConfig:
-    """The model a task trains: many-to-one over the labels, or a many-to-many language model."""
+    """The model a task trains: many-to-one over the labels, or a many-to-many language model;
+    its tokens one-hot, or embedded in `embed_size` dimensions when given."""
     return ModelConfig(
         cell=cell,
         vocab_size=len(vocab),
+        input_encoding="onehot" if embed_size is None else "embedding",
+        embed_size=embed_size,
         hidden_size=hidden_size,
         num_layers=num_layers,
         output_size=len(task.labels) if task.classify else len(vocab),
@@ -73,11 +82,13 @@ def train_task(
     on_step: Callable[[dict], None] | None = None,
     on_sample: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    embed_size: int | None = None,
 ) -> Trained:
     """Build the task's model (weights from `seed`) and train it with `cfg`; the callbacks are
     engine.train's (on_sample: language models only)."""
     vocab = task.vocabulary()
-    model = SequenceModel(model_config(task, vocab, cell, hidden_size, num_layers, seed))
+    config = model_config(task, vocab, cell, hidden_size, num_layers, seed, embed_size)
+    model = SequenceModel(config)
     if task.classify:
         examples = task.encoded_examples(vocab)
         result = train_examples(model, examples, cfg, on_step, should_stop=should_stop)
@@ -95,10 +106,16 @@ def train_task(
 
 
 def score(trained: Trained) -> dict:
-    """A classifier's loss and accuracy over its examples; a language model's smoothed loss."""
-    if trained.task.classify:
-        return evaluate(trained.model, trained.task.encoded_examples(trained.vocab))
-    return {"loss": trained.result.loss}
+    """A classifier's loss and accuracy over its examples (and over its held-out examples, as
+    "test_loss", "test_accuracy", when the task has them); a language model's smoothed loss."""
+    task, vocab = trained.task, trained.vocab
+    if not task.classify:
+        return {"loss": trained.result.loss}
+    out = evaluate(trained.model, task.encoded_examples(vocab))
+    if task.test_examples:
+        test = evaluate(trained.model, task.encoded_examples(vocab, held_out=True))
+        out.update({f"test_{k}": v for k, v in test.items()})
+    return out
 
 
 def metadata(task: Task) -> dict:

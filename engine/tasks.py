@@ -10,6 +10,12 @@ Built-in tasks (BUILTIN), and the user's own text (text_task):
             their order tells them apart, so the model must remember what came first.
 - text:     next character of the user's own text.
 
+Demo tasks (DEMO_TASKS, for scripts/train_demos.py; their data is generated on demand):
+- printable: next character of generated everyday English (engine/everyday.py), over a fixed
+             vocabulary of printable ASCII plus ``<unk>``;
+- sentiment: negative or positive, word level, over a few thousand everyday English words plus
+             ``<unk>`` (engine/sentiment.py), with a held-out test set (``test_examples``).
+
 The built-in tasks' texts are all lower-case, so their vocabularies lower-case what they read
 (``normalize="lower"``: "Are you good?" reads as "are you good ?"); the user's own text is read
 as typed.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -112,6 +119,9 @@ class Task:
     labels: list[str] | None = None
     example: str = ""  # a text to try the trained model on
     normalize: str | None = None  # the vocabulary's normalisation (engine.tokenize)
+    tokens: list[str] | None = None  # a fixed vocabulary (None: the training text's tokens)
+    unk: str | None = None  # the vocabulary's unknown token (engine.tokenize)
+    test_examples: list[tuple[str, int]] = field(default_factory=list)  # classify: held out
 
     @property
     def classify(self) -> bool:
@@ -123,11 +133,17 @@ class Task:
         return task_name(self.level, self.classify)
 
     def vocabulary(self) -> Vocabulary:
+        if self.tokens is not None:
+            return Vocabulary(self.tokens, self.level, unk=self.unk, normalize=self.normalize)
         text = self.text if self.kind == "lm" else " ".join(t for t, _ in self.examples)
-        return Vocabulary.from_text(text, level=self.level, normalize=self.normalize)
+        return Vocabulary.from_text(text, level=self.level, unk=self.unk, normalize=self.normalize)
 
-    def encoded_examples(self, vocab: Vocabulary) -> list[tuple[np.ndarray, int]]:
-        return [(vocab.encode(text), label) for text, label in self.examples]
+    def encoded_examples(
+        self, vocab: Vocabulary, held_out: bool = False
+    ) -> list[tuple[np.ndarray, int]]:
+        """The training examples (or the held-out ones) as ids; unknown tokens read <unk>."""
+        examples = self.test_examples if held_out else self.examples
+        return [(vocab.encode(text), label) for text, label in examples]
 
 
 BUILTIN: dict[str, Task] = {
@@ -160,6 +176,54 @@ BUILTIN: dict[str, Task] = {
         normalize="lower",
     ),
 }
+
+
+def _printable_task() -> Task:
+    from engine.everyday import PRINTABLE, corpus
+
+    return Task(
+        id="printable",
+        description="Continue everyday English (capitals, digits, punctuation), one "
+        "printable ASCII character at a time.",
+        kind="lm",
+        text=corpus(30_000, seed=0),
+        example="The quick brown fox jumps over the lazy dog 42 times.",
+        tokens=PRINTABLE,
+        unk="<unk>",
+    )
+
+
+def _sentiment_task() -> Task:
+    from engine import sentiment
+
+    train, test = sentiment.split(16_000, 2_000, seed=0)
+    return Task(
+        id="sentiment",
+        description="Positive or negative? Everyday English with negation: 'not good', "
+        "'not bad at all', 'good, not bad'.",
+        kind=CLASSIFY,
+        level="word",
+        examples=train,
+        test_examples=test,
+        labels=sentiment.LABELS,
+        example="the movie was not bad at all",
+        normalize="lower",
+        tokens=sentiment.vocabulary_tokens(),
+        unk="<unk>",
+    )
+
+
+# Tasks of the larger demo models (scripts/train_demos.py), built when asked for: generating
+# their data takes a second, and the page does not offer them for training.
+DEMO_TASKS = {"printable": _printable_task, "sentiment": _sentiment_task}
+
+
+@cache
+def demo_task(task_id: str) -> Task:
+    """A built-in task or one of DEMO_TASKS, by id (built once)."""
+    if task_id in BUILTIN:
+        return BUILTIN[task_id]
+    return DEMO_TASKS[task_id]()
 
 
 def text_task(text: str) -> Task:

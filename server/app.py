@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.api.routers import (
     api_docs,
+    bow,
     gradcheck,
     health,
     imports,
@@ -24,6 +25,7 @@ from server.core import errors, limits
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
+from server.models.bow_models import BowModels
 from server.models.limits import ModelLimits
 from server.models.registry import Registry
 from server.tracing.service import TraceService
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.registry = Registry(settings.data_dir, limits=ModelLimits.from_settings(settings))
         app.state.traces = TraceService(settings, app.state.registry)
+        app.state.bow = BowModels()
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         try:
@@ -67,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, sample, training, imports):
+    for router in (health, models, trace, gradcheck, sample, training, imports, bow):
         app.include_router(router.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

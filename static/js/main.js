@@ -18,6 +18,7 @@ import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
 import { ImportPanel, importForm } from "./views/import.js";
+import { OrderView } from "./views/order.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -30,7 +31,7 @@ const unrolled = new UnrolledView($("unrolled"), state, { ledger: $("ledger") })
 const cell = new CellView($("cell-view"), state, { title: $("cell-title"), rowHeight: isEmbed ? 22 : 32,
   model: () => controller.model });
 const views = [unrolled, cell];
-let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
+let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null, order = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);
   equations = new EquationsView($("equations"), state, { model: () => controller.model });
@@ -40,9 +41,12 @@ if (!isEmbed) {
   generate = new GenerateView($("view-generate"), state, { sample: (body) => controller.sample(body),
     maxTokens: Number(document.body.dataset.maxSampleTokens) || 500,
     topK: Math.min(8, Number(document.body.dataset.maxTopK) || 8) });
-  views.push(tokens, equations, heatmaps, gradients, compare, generate);
+  order = new OrderView($("view-order"), state);
+  views.push(tokens, equations, heatmaps, gradients, compare, generate, order);
 }
 const controller = new Controller(state, player, views);
+// The Generate tab, open with a generation, takes the player's buttons and keys.
+player.delegate = () => (generate && state.view === "generate" && generate.drivesPlayer ? generate : null);
 const numberFields = {};   // the clip and truncate boxes (explorer only)
 let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
@@ -111,6 +115,7 @@ state.addEventListener("change", (e) => {
   if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed"].some(has)) renderAll();
   if (generate && ["temperature", "seed", "n"].some(has)) generate.render();
+  if (order && ["bow", "order_a", "order_b", "view", "model"].some(has)) order.render();
 });
 
 // ---- explorer-only controls -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // The player walks a position 0..2T-1: the forward pass (t = 0..T-1), then the backward pass
 // (t = T-1..0). A generation counter stops stale requestAnimationFrame loops
 // (TensorFlow Playground's trick): every play/pause/seek bumps it.
+// While a view steps through a sequence of its own (Generate's tokens), `delegate()` answers
+// that view and the player's buttons and keys (step, first, end, toggle) drive it instead.
 
 export function toPosition(t, phase, T) {
   return phase === "backward" ? 2 * T - 1 - t : t;
@@ -17,6 +19,7 @@ export class Player extends EventTarget {
     this.T = 0;
     this.playing = false;
     this.generation = 0;
+    this.delegate = () => null;   // a view with stepBy(d), first(), end(), toggle(), or null
   }
 
   get position() {
@@ -40,14 +43,29 @@ export class Player extends EventTarget {
   }
 
   step(delta) {
+    const other = this.delegate();
+    if (other) { other.stepBy(delta); return; }
     this.pause();
     this.seek(this.position + delta);
   }
 
-  first() { this.pause(); this.seek(0); }
-  end() { this.pause(); this.seek(this.last); }
+  first() {
+    const other = this.delegate();
+    if (other) { other.first(); return; }
+    this.pause();
+    this.seek(0);
+  }
+
+  end() {
+    const other = this.delegate();
+    if (other) { other.end(); return; }
+    this.pause();
+    this.seek(this.last);
+  }
 
   toggle() {
+    const other = this.delegate();
+    if (other) { other.toggle(); return; }
     if (this.playing) this.pause(); else this.play();
   }
 

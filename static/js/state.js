@@ -12,7 +12,7 @@ export const PROPS = [
   { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
   // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
   { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
-  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate"], def: "heatmaps", history: true },
+  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "order"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
@@ -22,6 +22,10 @@ export const PROPS = [
   { name: "temperature", type: "float", def: 1, min: 0, max: 2, history: true },
   { name: "seed", type: "int", def: 0, max: 2147483647, history: true },
   { name: "n", type: "int", def: 20, min: 1, history: true },
+  // Order matters: the bag-of-words model and the two sentences ("" = the model's own pair)
+  { name: "bow", type: "string", def: "", history: true },
+  { name: "order_a", type: "string", def: "", history: true },
+  { name: "order_b", type: "string", def: "", history: true },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
