@@ -50,11 +50,16 @@ def evaluation_set(task) -> tuple[str, list[tuple[str, int]]]:
     return "training", task.examples
 
 
-def evaluation(spec: dict, model: bow.BagOfWords, demo_dir: Path) -> dict:
-    """Both models' accuracy on the same sentences (the companion read from demo_dir)."""
+def evaluation(spec: dict, model: bow.BagOfWords, demo_dir: Path) -> dict | None:
+    """Both models' accuracy on the same sentences (the companion read from demo_dir); None
+    while the companion is not trained yet (``--metadata-only`` measures it later)."""
     task = demo_task(spec["task"])
     which, sentences = evaluation_set(task)
-    companion = load_model(demo_dir / f"{spec['companion']}.npz")
+    path = demo_dir / f"{spec['companion']}.npz"
+    if not path.exists():
+        print(f"{spec['id']}: no {path.name} yet; run --metadata-only once it is trained")
+        return None
+    companion = load_model(path)
     vocab = companion.vocab
     encoded = [(vocab.encode(text), y) for text, y in sentences]
     return {

@@ -8,7 +8,7 @@ Descriptions (scripts/train_demos.py, scripts/bow_demos.py) and the Order matter
   -> test_printable_reads_the_fox_with_nothing_unknown;
   "guesses the next character" (on everyday text it never read, as the description's figure says)
   -> test_printable_guesses_the_next_character_of_text_it_never_read
-- lstm-sentiment: "reads a sentence word by word, each word a 32-number embedding",
+- lstm-sentiment: "reads a sentence word by word, each word a 16-number embedding",
   "2,728 everyday English words" -> test_sentiment_reads_words_through_an_embedding;
   "'good' is positive, 'not good' negative, 'not bad at all' positive; ... 'it was good , not
   bad' is positive, 'it was bad , not good' negative" -> test_sentiment_learned_negation_and_order
@@ -96,7 +96,7 @@ def test_printable_guesses_the_next_character_of_text_it_never_read():
     assert loss < np.log(len(m.vocab)) / 2  # far better than a uniform guess (log V)
 
 
-PRINTABLE_HITS = 0.0  # set from the measured figure below the description's
+PRINTABLE_HITS = 0.74  # the description's figure (measured: 0.743 on this text)
 
 
 # -- lstm-sentiment ----------------------------------------------------------------------------
@@ -105,7 +105,7 @@ PRINTABLE_HITS = 0.0  # set from the measured figure below the description's
 def test_sentiment_reads_words_through_an_embedding():
     m = shipped("lstm-sentiment")
     cfg = m.model.config
-    assert cfg.input_encoding == "embedding" and cfg.embed_size == 32 and cfg.hidden_size == 32
+    assert cfg.input_encoding == "embedding" and cfg.embed_size == 16 and cfg.hidden_size == 32
     assert m.vocab.level == "word" and m.vocab.normalize == "lower" and m.vocab.unk == "<unk>"
     words = all_words()
     assert len(words) == 2728 and set(words) <= set(m.vocab.tokens)
@@ -137,6 +137,25 @@ def test_sentiment_held_out_accuracy():
     assert not any(t in train for t, _ in task.test_examples)  # held out
     held_out = [(m.vocab.encode(t), y) for t, y in task.test_examples]
     assert evaluate(m.model, held_out)["accuracy"] >= 0.9
+
+
+# -- the panels' explanations (explain.js), on these two models --------------------------------
+
+
+@pytest.mark.parametrize("model_id", ["lstm-printable", "lstm-sentiment"])
+def test_gates_lie_between_0_and_1_and_unknown_tokens_read_unk(model_id):
+    """cell: "Gates that pass through a sigmoid ... lie between 0 and 1"; tokens: "A token the
+    model does not know ... reads ... <unk> if its vocabulary has one"."""
+    m = shipped(model_id)
+    read = m.vocab.read("Ça va 😀")
+    assert read.unknown.any() and all(read.seen[t] == "<unk>" for t in read.unknown_steps)
+    run = m.model.forward(read.ids)
+    unk_row = m.model.encode([m.vocab.index["<unk>"]])[1][0]
+    for t in read.unknown_steps:
+        np.testing.assert_array_equal(run.x[t], unk_row)
+    tape = run.tapes[0][0]
+    for name in set(tape.gate_names) & set("iforz"):
+        assert np.all((tape.gates[name] >= 0) & (tape.gates[name] <= 1)), name
 
 
 # -- bag of words ------------------------------------------------------------------------------

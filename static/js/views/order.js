@@ -19,7 +19,7 @@ const pct = (p) => `${(100 * p).toFixed(1)}%`;
 /** The columns drawn: every vocabulary id, or the ids used with gaps between them. */
 export function columns(V, used) {
   if (V <= ALL_COLUMNS) return [...Array(V).keys()].map((id) => ({ id }));
-  const ids = [...new Set(used)].sort((a, b) => a - b);
+  const ids = [...new Set(used)].filter((id) => id >= 0).sort((a, b) => a - b);   // -1: no token
   const out = [];
   let next = 0;
   for (const id of ids) {
@@ -78,12 +78,17 @@ export class OrderView {
   async render() {
     if (!this.visible) return;
     if (!this.models) {
+      this.loading = this.loading || fetchBowModels();
+      let models;
       try {
-        this.models = await fetchBowModels();
+        models = await this.loading;
       } catch (err) {
+        this.loading = null;
         this.say(`Could not load the bag-of-words models: ${err.message}`);
         return;
       }
+      if (this.models) return this.render();   // another call filled the menu meanwhile
+      this.models = models;
       clear(this.select);
       for (const m of this.models) {
         this.select.append(el("option", { value: m.id }, `${m.id} · beside ${m.companion}`));
@@ -173,7 +178,7 @@ export class OrderView {
       const row = el("tr", { "data-t": t });
       const unknown = r.unknown[t];
       row.append(el("th", { class: unknown ? "tok unknown" : "tok",
-        title: unknown ? `not in the vocabulary: read as ${r.seen_as[t] ?? "nothing"}` : `id ${r.ids[t]}` },
+        title: unknown ? `not in the vocabulary: read as ${r.seen_as[t] ?? "the zero vector (a row with no 1)"}` : `id ${r.ids[t]}` },
       unknown ? `‹${tok}›?` : tok));
       for (const c of cols) {
         const one = !c.gap && c.id === r.ids[t];
