@@ -63,7 +63,7 @@ def test_counts_repeat_and_unknown_words_are_marked(client):
         ({"model": "bow-question", "text": "a\x00b"}, 422, "NUL"),
         ({"model": "bow-question", "text": "you " * 600}, 422, "max_"),
         ({"model": "bow-question"}, 422, "text"),
-        ({"model": "bow-question", "text": "good", "extra": 1}, 422, "extra"),
+        ({"model": "bow-question", "text": "good", "extra": 1}, 422, "does not take"),
         ({"model": "bow-question", "text": 5}, 422, "text"),
     ],
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.server.model_files import DEMO_IDS
+
 VOCAB = ["a", "b", "c", "d", "e"]
 
 
@@ -242,7 +244,7 @@ def test_an_rnn_state_dict_needs_its_nonlinearity(client):
     assert r.status_code == 422
     assert "nonlinearity is required" in r.json()["detail"]
     assert "relu" in r.json()["detail"] and "tanh" in r.json()["detail"]
-    assert [m["source"] for m in client.get("/api/models").json()] == ["demo"] * 5
+    assert [m["source"] for m in client.get("/api/models").json()] == ["demo"] * len(DEMO_IDS)
     r = upload(client, npz(rnn_arrays(), vocab=np.array(VOCAB)), nonlinearity="relu")
     assert r.status_code == 201 and r.json()["nonlinearity"] == "relu"
     # an LSTM has no such choice: not required, and ignored if the page sends one

@@ -8,6 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from server.web.trust import host_name
 from tests.server.helpers import trace_body
+from tests.server.model_files import DEMO_IDS
 
 EVIL = "evil.example"
 
@@ -116,7 +117,7 @@ def test_a_foreign_origin_cannot_change_anything(classroom):
             assert "another site" in r.json()["detail"]
             assert EVIL not in r.text
     assert classroom.app.state.jobs.jobs == {}
-    assert [m["source"] for m in classroom.get("/api/models").json()] == ["demo"] * 5
+    assert [m["source"] for m in classroom.get("/api/models").json()] == ["demo"] * len(DEMO_IDS)
     # reading is not changing: the model list is no secret
     assert classroom.get("/api/models", headers={"origin": f"http://{EVIL}"}).status_code == 200
     with pytest.raises(WebSocketDisconnect):
