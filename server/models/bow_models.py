@@ -77,7 +77,9 @@ class BowModels:
         entry = self.entries.get(model_id)
         if entry is None:
             known = ", ".join(self.entries) or "none"
-            raise ApiError(f"No bag-of-words model {model_id!r} (there are: {known}).", 404)
+            raise ApiError(
+                f"There is no bag-of-words model with that id (there are: {known}).", 404
+            )
         return entry
 
 
