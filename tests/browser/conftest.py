@@ -87,7 +87,7 @@ def start_server(data_dir: Path, host: str = "127.0.0.1"):
     if url is None:
         proc.kill()
         pytest.fail("the server did not start:\n" + "".join(seen))
-    for _ in range(100):  # wait until it answers
+    for _ in range(600):  # wait until it answers (a busy machine takes tens of seconds)
         try:
             _json(f"{url}/api/health")
             break

@@ -164,8 +164,8 @@ def test_dropping_a_model_file_on_the_page_imports_it(page, server_url, tmp_path
 
 def test_unknown_tokens_are_marked_on_the_plot_axes(page, server_url):
     open_page(page, f"{server_url}/?model=gru-question&text=are+you+zorblat&view=heatmaps")
-    page.wait_for_selector("#view-heatmaps .plot .xtick", timeout=15000)
-    ticks = page.locator("#view-heatmaps .plot").first.locator(".xtick text")
+    page.wait_for_selector("#view-heatmaps .plot g.xtick text", state="attached", timeout=60000)
+    ticks = page.locator("#view-heatmaps .plot").first.locator("g.xtick text")
     labels = [ticks.nth(i).text_content() for i in range(ticks.count())]
     assert labels == ["are", "you", "‹zorblat›?"]
     hover = page.evaluate(
@@ -173,8 +173,8 @@ def test_unknown_tokens_are_marked_on_the_plot_axes(page, server_url):
     )
     assert hover == "‹zorblat›? read as the zero vector"
     page.click("[role=tab][data-view='gradients']")
-    page.wait_for_selector("#view-gradients .plot .xtick", timeout=15000)
-    ticks = page.locator("#view-gradients .plot").first.locator(".xtick text")
+    page.wait_for_selector("#view-gradients .plot g.xtick text", state="attached", timeout=60000)
+    ticks = page.locator("#view-gradients .plot").first.locator("g.xtick text")
     assert ticks.nth(2).text_content() == "‹zorblat›?"
     shot(page.locator("#view-gradients .plot").first, "gradients-unknown-axis")
 

@@ -168,9 +168,10 @@ export class OrderView {
     const scroll = el("div", { class: "order-scroll" });
     const table = el("table", { class: "onehot-table" });
     const head = el("tr");
-    head.append(el("th", { class: "corner" }, "token ＼ word"));
+    head.append(el("th", { class: "corner" }, "token → word"));
     for (const c of cols) {
-      head.append(c.gap ? el("th", { class: "gap", title: `${c.gap} other words of the vocabulary` }, "…")
+      head.append(c.gap ? el("th", { class: "word gap", title: `${c.gap} other words of the vocabulary: 0 in every row` },
+        `… ${c.gap.toLocaleString("en")} more`)
         : el("th", { class: "word", title: `id ${c.id}` }, vocab ? vocab[c.id] : String(c.id)));
     }
     table.append(head);
@@ -182,7 +183,7 @@ export class OrderView {
       unknown ? `‹${tok}›?` : tok));
       for (const c of cols) {
         const one = !c.gap && c.id === r.ids[t];
-        row.append(el("td", { class: one ? "one" : c.gap ? "gap" : "" }, c.gap ? "0…" : one ? "1" : "0"));
+        row.append(el("td", { class: one ? "one" : c.gap ? "gap" : "" }, c.gap ? "0 …" : one ? "1" : "0"));
       }
       table.append(row);
     });
@@ -191,7 +192,7 @@ export class OrderView {
     sum.append(el("th", { class: "tok" }, "x = Σ"));
     for (const c of cols) {
       const n = c.gap ? 0 : counts.get(c.id) || 0;
-      sum.append(el("td", { class: n ? "one" : c.gap ? "gap" : "", "data-id": c.gap ? null : c.id }, c.gap ? "0…" : String(n)));
+      sum.append(el("td", { class: n ? "one" : c.gap ? "gap" : "", "data-id": c.gap ? null : c.id }, c.gap ? "0 …" : String(n)));
     }
     table.append(sum);
     scroll.append(table);

@@ -13,11 +13,11 @@ export function isUnknown(tr, t) {
   return Array.isArray(tr.tokens_unknown) && tr.tokens_unknown.includes(t);
 }
 
-/** What the model read at step t instead of an unknown token, in words. */
+/** What the model read at step t instead of an unknown token, as plotly text. */
 export function seenAs(tr, t) {
   const step = tr.steps && tr.steps[t];
   const seen = step && step.seen_as !== undefined ? step.seen_as : (tr.tokens_seen || [])[t];
-  return seen == null ? "the zero vector" : seen;
+  return seen == null ? "the zero vector" : plotlyText(seen);
 }
 
 /** Tick labels (plotly text): each token, unknown ones as a dimmed ‹token›?. */
@@ -30,7 +30,7 @@ export function tickText(tr) {
  * model read instead: “‹Ça›? read as <unk>”. */
 export function hoverTokens(tr) {
   return tr.tokens.map((tok, t) => (isUnknown(tr, t)
-    ? `‹${plotlyText(tok)}›? read as ${plotlyText(seenAs(tr, t))}` : plotlyText(tok)));
+    ? `‹${plotlyText(tok)}›? read as ${seenAs(tr, t)}` : plotlyText(tok)));
 }
 
 /** The same per heatmap cell (`rows` × T). */
