@@ -12,6 +12,7 @@ One recipe for the demo models (scripts/train_demos.py) and the models trained f
     meta    = metadata(task)               # task name, example, labels, steps (one-to-many)
 
 ``network`` options (all off by default, so the existing models are built as before):
+``embed_size`` (token embeddings of that size instead of one-hot inputs),
 ``bidirectional``, ``peephole`` (LSTM), ``jordan``: output-to-hidden recurrence, as a Jordan
 network has it *instead of* hidden-to-hidden: the cell's weight_hh starts at zero and is not
 trained (TrainConfig.frozen), so y_{t-1} is the only path from one step to the next.
@@ -50,11 +51,15 @@ def model_config(
     bidirectional: bool = False,
     peephole: bool = False,
     jordan: bool = False,
+    embed_size: int | None = None,
 ) -> ModelConfig:
-    """The model a task trains: the task's set-up, over its labels or its vocabulary."""
+    """The model a task trains: the task's set-up, over its labels or its vocabulary; its
+    tokens one-hot, or embedded in `embed_size` dimensions when given."""
     return ModelConfig(
         cell=cell,
         vocab_size=len(vocab),
+        input_encoding="onehot" if embed_size is None else "embedding",
+        embed_size=embed_size,
         hidden_size=hidden_size,
         num_layers=num_layers,
         bidirectional=bidirectional,
@@ -85,7 +90,7 @@ def smoothed_loss(previous: float | None, raw_loss: float, per_update: int) -> f
 
 
 def build_model(
-    task: Task, cell: str, hidden_size: int, num_layers: int = 1, seed: int = 0, **network: bool
+    task: Task, cell: str, hidden_size: int, num_layers: int = 1, seed: int = 0, **network
 ) -> SequenceModel:
     """The untrained model train_task would train (its weights from `seed`)."""
     vocab = task.vocabulary()
@@ -103,7 +108,7 @@ def train_task(
     on_sample: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     model: SequenceModel | None = None,
-    **network: bool,
+    **network,
 ) -> Trained:
     """Build the task's model (weights from `seed`, `network` options as model_config's) and
     train it with `cfg`; the callbacks are engine.train's (on_sample: language models only).
@@ -134,7 +139,8 @@ def train_task(
 
 def score(trained: Trained) -> dict:
     """The loss and accuracy over the training examples (and the held-out ones, when the task
-    has them); a language model's smoothed loss."""
+    has them: "held_out_*" for a task's held-out data, "test_*" for a classifier's held-out
+    examples); a language model's smoothed loss."""
     task, vocab = trained.task, trained.vocab
     if task.kind == "lm":
         return {"loss": trained.result.loss}
@@ -142,6 +148,9 @@ def score(trained: Trained) -> dict:
     if task.held_out:
         held = evaluate(trained.model, task.encoded_examples(vocab, task.held_out))
         out.update({f"held_out_{k}": v for k, v in held.items()})
+    if task.test_examples:
+        test = evaluate(trained.model, task.encoded_examples(vocab, held_out=True))
+        out.update({f"test_{k}": v for k, v in test.items()})
     return out
 
 

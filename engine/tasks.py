@@ -21,6 +21,12 @@ Built-in tasks (BUILTIN), and the user's own text (text_task):
             their order tells them apart, so the model must remember what came first.
 - text:     next character of the user's own text.
 
+Demo tasks (DEMO_TASKS, for scripts/train_demos.py; their data is generated on demand):
+- printable: next character of generated everyday English (engine/everyday.py), over a fixed
+             vocabulary of printable ASCII plus ``<unk>``;
+- sentiment: negative or positive, word level, over a few thousand everyday English words plus
+             ``<unk>`` (engine/sentiment.py), with a held-out test set (``test_examples``).
+
 The built-in tasks' texts are all lower-case, so their vocabularies lower-case what they read
 (``normalize="lower"``: "Are you good?" reads as "are you good ?"); the user's own text is read
 as typed.
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -136,6 +143,9 @@ class Task:
     pairs: list[tuple[str, str]] = field(default_factory=list)  # fill-blank, one-to-*
     held_out: str | list = ""  # data of the training data's form, never trained on
     steps: int | None = None  # one-to-many: how many tokens each input generates
+    tokens: list[str] | None = None  # a fixed vocabulary (None: the training text's tokens)
+    unk: str | None = None  # the vocabulary's unknown token (engine.tokenize)
+    test_examples: list[tuple[str, int]] = field(default_factory=list)  # classify: held out
 
     @property
     def classify(self) -> bool:
@@ -156,7 +166,10 @@ class Task:
         return task_name(self.level, self.classify)
 
     def vocabulary(self) -> Vocabulary:
-        """Every token of the inputs and of the outputs, in order of first appearance."""
+        """Every token of the inputs and of the outputs, in order of first appearance (or the
+        task's fixed `tokens`)."""
+        if self.tokens is not None:
+            return Vocabulary(self.tokens, self.level, unk=self.unk, normalize=self.normalize)
         if self.kind == "lm":
             text = self.text
         elif self.classify:
@@ -164,14 +177,18 @@ class Task:
         else:
             sep = " " if self.level == "word" else ""
             text = sep.join(f"{a}{sep}{b}" for a, b in self.pairs)
-        return Vocabulary.from_text(text, level=self.level, normalize=self.normalize)
+        return Vocabulary.from_text(text, level=self.level, unk=self.unk, normalize=self.normalize)
 
-    def encoded_examples(self, vocab: Vocabulary, data: list | None = None) -> list[tuple]:
+    def encoded_examples(
+        self, vocab: Vocabulary, data: list | None = None, held_out: bool = False
+    ) -> list[tuple]:
         """(input ids, target) pairs as engine.train.train_examples takes them: a label for a
         classifier, else one target id per output step (-1: no loss there). `data`: other
-        examples or pairs of the same form (e.g. held_out); default the training ones."""
+        examples or pairs of the same form (e.g. held_out); `held_out`: a classifier's
+        test_examples; default the training ones. Unknown tokens read <unk> where it has one."""
         if self.classify:
-            return [(vocab.encode(t), label) for t, label in (data or self.examples)]
+            examples = data or (self.test_examples if held_out else self.examples)
+            return [(vocab.encode(t), label) for t, label in examples]
         out = []
         for text, target in data or self.pairs:
             ids = vocab.encode(text)
@@ -214,6 +231,59 @@ BUILTIN: dict[str, Task] = {
         normalize="lower",
     ),
 }
+
+
+def _printable_task() -> Task:
+    from engine.everyday import PRINTABLE, corpus
+
+    return Task(
+        id="printable",
+        description="Continue everyday English (capitals, digits, punctuation), one "
+        "printable ASCII character at a time.",
+        kind="lm",
+        text=corpus(30_000, seed=0),
+        example="The quick brown fox jumps over the lazy dog 42 times.",
+        tokens=PRINTABLE,
+        unk="<unk>",
+    )
+
+
+def _sentiment_task() -> Task:
+    from engine import sentiment
+
+    train, test = sentiment.split(16_000, 2_000, seed=0)
+    return Task(
+        id="sentiment",
+        description="Positive or negative? Everyday English with negation: 'not good', "
+        "'not bad at all', 'good, not bad'.",
+        kind=CLASSIFY,
+        level="word",
+        examples=train,
+        test_examples=test,
+        labels=sentiment.LABELS,
+        example="the movie was not bad at all",
+        normalize="lower",
+        tokens=sentiment.vocabulary_tokens(),
+        unk="<unk>",
+    )
+
+
+# Tasks of the larger demo models (scripts/train_demos.py), built when asked for: generating
+# their data takes a second, and the page does not offer them for training.
+DEMO_TASKS = {"printable": _printable_task, "sentiment": _sentiment_task}
+
+
+@cache
+def demo_task(task_id: str) -> Task:
+    """A demo model's task by id: a built-in one, one of DEMO_TASKS (built once), or one of the
+    course networks' tasks (engine/network_tasks.py)."""
+    if task_id in BUILTIN:
+        return BUILTIN[task_id]
+    if task_id in DEMO_TASKS:
+        return DEMO_TASKS[task_id]()
+    from engine.network_tasks import NETWORK_TASKS  # it builds on this module
+
+    return NETWORK_TASKS[task_id]
 
 
 def text_task(text: str) -> Task:

@@ -3,14 +3,20 @@
     python scripts/train_demos.py            # writes server/demo_models/*.npz
     python scripts/train_demos.py --out DIR  # elsewhere
     python scripts/train_demos.py --metadata-only  # keep the weights, rewrite the metadata
-    python scripts/train_demos.py --only gru-blank-bi,gru-blank-fwd  # just these
+    python scripts/train_demos.py --only ID[,ID]   # only these demos
 
 One model per cell type, each on a real task (engine/tasks.py), trained by the recipe the
 page's training uses too (engine/recipe.py):
 - rnn-hello     a vanilla RNN spells "hello";
 - lstm-rhymes   an LSTM continues nursery rhymes, character by character;
 - rnn-rhymes, gru-rhymes  the same task for an RNN and a GRU, so the page can compare them;
-- gru-question  a GRU tells "you are good" (statement) from "are you good" (question).
+- gru-question  a GRU tells "you are good" (statement) from "are you good" (question);
+- lstm-printable  an LSTM over printable ASCII continues generated everyday English;
+- lstm-sentiment  a word-level LSTM (embedding input, a few thousand everyday English words)
+                  says positive or negative, negation included ("not bad at all").
+Bag-of-words companions (engine/bow.py, in server/demo_models/bow/): bow-question and
+bow-sentiment, trained on the same data as gru-question and lstm-sentiment, measured with them
+on the same sentences (their files record both accuracies).
 The networks of the course, each on a task of engine/network_tasks.py (DEMOS_NETWORKS, in
 scripts/demo_networks.py): a 2-layer GRU, a bidirectional fill-in-the-blank model and its
 forward-only twin, one-to-one and one-to-many models, Jordan vs Elman, a peephole LSTM.
@@ -22,20 +28,43 @@ the existing files without training: the weights, and so the checksum, stay bit-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+
+# One BLAS thread: these matrices are small, and a second thread only spins (on a busy machine
+# it made training several times slower). Set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import recipe  # noqa: E402
 from engine.model import SequenceModel  # noqa: E402
-from engine.network_tasks import TASKS  # noqa: E402
 from engine.storage import load_model, save_model  # noqa: E402
+from engine.tasks import demo_task  # noqa: E402
 from engine.tokenize import Vocabulary  # noqa: E402
 from engine.train import TrainConfig  # noqa: E402
+from scripts import bow_demos  # noqa: E402
 from scripts.demo_networks import DEMOS_NETWORKS  # noqa: E402
+
+PRINTABLE_STEPS = 8000
+SENTIMENT_STEPS = 20000
+PRINTABLE_DESCRIPTION = (
+    "An LSTM (64 hidden units) over every printable ASCII character: capitals, digits and "
+    "punctuation, so 'The quick brown fox jumps over the lazy dog 42 times.' is read letter by "
+    "letter with nothing unknown (an accent or an emoji reads as <unk>). It read generated "
+    "everyday English and guesses the next character: on such text it never read, its first "
+    "guess is right 74% of the time."
+)
+SENTIMENT_DESCRIPTION = (
+    "An LSTM (32 hidden units) that reads a sentence word by word, each word a 16-number "
+    "embedding, and says whether it is positive or negative. Its vocabulary has 2,728 everyday "
+    "English words. It learned negation: 'good' is positive, 'not good' negative, 'not bad at "
+    "all' positive; and order: 'it was good , not bad' is positive, 'it was bad , not good' "
+    "negative."
+)
 
 DEMOS = [
     {
@@ -89,21 +118,38 @@ DEMOS = [
         "says whether it is a statement ('you are good') or a question ('are you good'). The "
         "words are the same: only their order, remembered in the hidden state, differs.",
     },
+    {
+        "id": "lstm-printable",
+        "task": "printable",
+        "cell": "lstm",
+        "hidden_size": 64,
+        "train": TrainConfig(steps=PRINTABLE_STEPS, seq_len=50, optimizer="adam", lr=0.005, seed=0),
+        "description": PRINTABLE_DESCRIPTION,
+    },
+    {
+        "id": "lstm-sentiment",
+        "task": "sentiment",
+        "cell": "lstm",
+        "hidden_size": 32,
+        "embed_size": 16,
+        "train": TrainConfig(steps=SENTIMENT_STEPS, optimizer="adam", lr=0.003, seed=0),
+        "description": SENTIMENT_DESCRIPTION,
+    },
     *DEMOS_NETWORKS,
 ]
-NETWORK_OPTIONS = ("num_layers", "bidirectional", "peephole", "jordan")
+NETWORK_OPTIONS = ("num_layers", "bidirectional", "peephole", "jordan", "embed_size")
 
 
 def train_demo(spec: dict) -> recipe.Trained:
     options = {k: spec[k] for k in NETWORK_OPTIONS if k in spec}
     return recipe.train_task(
-        TASKS[spec["task"]], spec["cell"], spec["hidden_size"], spec["train"], **options
+        demo_task(spec["task"]), spec["cell"], spec["hidden_size"], spec["train"], **options
     )
 
 
 def save_demo(path: Path, spec: dict, model: SequenceModel, vocab: Vocabulary) -> None:
     """The demo's file: its weights and everything this script says about it."""
-    meta = recipe.metadata(TASKS[spec["task"]])
+    meta = recipe.metadata(demo_task(spec["task"]))
     task_name = meta.pop("task")
     extra = {"id": spec["id"], "source": "demo", **meta}
     save_model(
@@ -113,7 +159,7 @@ def save_demo(path: Path, spec: dict, model: SequenceModel, vocab: Vocabulary) -
 
 def rewrite_metadata(path: Path, spec: dict) -> None:
     """Save the file's own weights again with the script's metadata (no training)."""
-    vocab = TASKS[spec["task"]].vocabulary()
+    vocab = demo_task(spec["task"]).vocabulary()
     old = load_model(path)
     if old.vocab.tokens != vocab.tokens or old.vocab.level != vocab.level:
         raise SystemExit(f"{path}: its vocabulary is not the task's; train it again instead")
@@ -127,17 +173,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--metadata-only", action="store_true", help="keep the weights, rewrite the metadata"
     )
-    parser.add_argument("--only", help="comma-separated demo ids: train (or rewrite) only these")
+    parser.add_argument("--only", help="comma-separated demo ids (default: every demo)")
     args = parser.parse_args(argv)
-    specs = DEMOS
-    if args.only:
-        wanted = args.only.split(",")
-        unknown = sorted(set(wanted) - {spec["id"] for spec in DEMOS})
-        if unknown:
-            parser.error(f"--only: no demo named {', '.join(unknown)}")
-        specs = [spec for spec in DEMOS if spec["id"] in wanted]
+    known = [s["id"] for s in DEMOS] + [s["id"] for s in bow_demos.BOW_DEMOS]
+    only = set(known if args.only is None else args.only.split(","))
+    if unknown := sorted(only - set(known)):
+        parser.error(f"unknown demo ids {unknown}; known: {', '.join(known)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    for spec in specs:
+    for spec in DEMOS:
+        if spec["id"] not in only:
+            continue
         path = args.out / f"{spec['id']}.npz"
         if args.metadata_only:
             rewrite_metadata(path, spec)
@@ -149,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
         took = time.perf_counter() - start
         score = recipe.score(trained)
         print(f"{spec['id']}: {trained.result.steps} steps in {took:.1f} s, {score} -> {path}")
+    for spec in bow_demos.BOW_DEMOS:
+        if spec["id"] in only:
+            print(bow_demos.build(spec, args.out, metadata_only=args.metadata_only))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from server import __version__
 from server.api.routers import (
     api_docs,
     export,
+    bow,
     gradcheck,
     health,
     imports,
@@ -28,6 +29,7 @@ from server.core import errors, limits
 from server.core.paths import STATIC_DIR
 from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
+from server.models.bow_models import BowModels
 from server.models.limits import ModelLimits
 from server.models.registry import Registry
 from server.tracing.projection import ProjectionService
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.registry = Registry(settings.data_dir, limits=ModelLimits.from_settings(settings))
         app.state.traces = TraceService(settings, app.state.registry)
+        app.state.bow = BowModels()
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         app.state.projections = ProjectionService(settings, app.state.registry)
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         seq2seq,
         tree,
         export,
+        bow,
     ):
         app.include_router(router.router)
     app.include_router(ws.router)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.storage import META_KEY
+from engine.tokenize import Vocabulary
 from server.core.errors import ApiError
 from server.core.schemas import check_text
 from server.models import archive, importer, torch_files
@@ -31,6 +32,7 @@ class ImportForm:
     labels: str | None = None  # JSON array
     nonlinearity: str | None = None  # "tanh" | "relu": required for an RNN state dict
     description: str | None = None
+    normalize: str | None = None  # "lower" | "none" (read as typed) | None: the file's own, or none
 
 
 def import_model(registry: Registry, data: bytes, form: ImportForm, limits: ModelLimits) -> Entry:
@@ -51,6 +53,27 @@ def import_model(registry: Registry, data: bytes, form: ImportForm, limits: Mode
     return _from_state_dict(registry, archive.read_arrays(data, limits), form, limits)
 
 
+def normalized(vocab: Vocabulary, choice: str | None) -> Vocabulary:
+    """The vocabulary with the form's normalisation ("lower", "none"; None keeps its own).
+
+    Lower-casing needs lower-case tokens: a token with a capital could never be read, so it is
+    refused (422) by name."""
+    if choice is None:
+        return vocab
+    if choice not in ("lower", "none"):
+        raise ApiError('normalize must be "lower" or "none".')
+    normalize = "lower" if choice == "lower" else None
+    if normalize == "lower":
+        for token in vocab.tokens:
+            if token != vocab.unk and token.lower() != token:
+                raise ApiError(
+                    f"normalize=lower lower-cases what the model reads, but the vocabulary has "
+                    f"the token {token!r}, which would never be read. Leave normalize out, or "
+                    "give a lower-case vocabulary."
+                )
+    return Vocabulary(vocab.tokens, level=vocab.level, unk=vocab.unk, normalize=normalize)
+
+
 def _from_unrolled_file(
     registry: Registry, data: bytes, form: ImportForm, limits: ModelLimits
 ) -> Entry:
@@ -65,7 +88,7 @@ def _from_unrolled_file(
         )
     return registry.add(
         loaded.model,
-        loaded.vocab,
+        normalized(loaded.vocab, form.normalize),
         source="imported",
         name=form.name,
         task=stored.task
@@ -102,7 +125,7 @@ def _from_state_dict(
     example = (" " if form.vocab_kind == "word" else "").join(done.vocab.tokens[:3])
     return registry.add(
         done.model,
-        done.vocab,
+        normalized(done.vocab, form.normalize),
         source="imported",
         name=form.name,
         task="classify" if done.labels else f"next-{form.vocab_kind}",

@@ -77,6 +77,25 @@ export async function fetchSample(body, signal) {
   }));
 }
 
+/** One model's details, with its vocabulary (GET /api/models/{id}). */
+export async function fetchModel(id) {
+  return json(await fetch(`/api/models/${encodeURIComponent(id)}`));
+}
+
+/** The bag-of-words companions (GET /api/bow). */
+export async function fetchBowModels() {
+  return json(await fetch("/api/bow"));
+}
+
+/** A bag-of-words answer beside its recurrent companion's (POST /api/bow/predict). */
+export async function predictBow(body) {
+  return json(await fetch("/api/bow/predict", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  }));
+}
+
 /** Finite-difference check of one gradient entry (server computes both sides). */
 export async function gradcheck(body) {
   if (offline) throw needsServer("The gradient check");

@@ -59,7 +59,8 @@ export const EXPLAIN = {
     "gets more random, and T = 0 always takes the most likely token (the argmax). The bars show p at " +
     "your temperature; the dashed mark is the model's own probability (T = 1). The seed fixes the " +
     "random draws: the same seed and temperature give the same text. Step through with ◀ ▶ or press " +
-    "Play: each step shows the input, the hidden state h (and c in an LSTM), the distribution and the " +
+    "Play (while this tab is open, the main player's buttons and the keys ← → Space, Home and End step " +
+    "through the generation too): each step shows the input, the hidden state h (and c in an LSTM), the distribution and the " +
     "token drawn, which returns as the next input along the dashed arrow."],
   path: ["The hidden state's path",
     "The hidden state h_t has H numbers: too many to draw. PCA finds the two directions in which this " +
@@ -88,6 +89,14 @@ export const EXPLAIN = {
     "network, the cell, its gates and the gradients above show your sentence as the model saw it at " +
     "that moment of training. Stop keeps the model learned so far; it joins the model menu, survives " +
     "a restart of the server and can be downloaded as an .npz file."],
+  order: ["Order matters",
+    "A bag-of-words network forgets the order: its input x is the sum of the sentence's one-hot rows, " +
+    "how often each word occurs, then h = tanh(W x + b) and p = softmax(U h + c). 'you are good' and " +
+    "'are you good' have the same words, so the same x (the rows drawn here add up to the same last " +
+    "row) and necessarily the same answer. The recurrent model next to it was trained on the same " +
+    "sentences; it reads one word after the other, keeps what came first in its hidden state, and can " +
+    "tell them apart. Both models' accuracy is measured on the same sentences. Edit either sentence; " +
+    "a word the model does not know is marked ‹word›? and read as <unk>."],
   ledger: ["Running totals",
     "Forward: the losses of the steps seen so far, summed. Backward: the norm of the running sum of the " +
     "contributions to dW_hh, from the last step back to the current one; BPTT adds one term per step."],

@@ -30,6 +30,7 @@ import { TreePage } from "./views/tree.js";
 import { KINDS, kindOf, fetchWhatIf } from "./kinds.js";
 import { bindKindInputs } from "./kind_controls.js";
 import { TrainPanel, fetchModel } from "./views/train.js";
+import { OrderView } from "./views/order.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -53,7 +54,7 @@ if (isEmbed && state.view === "diagram") {
   $("view-diagram").hidden = false;
   document.querySelector("main.embed").classList.add("diagram-mode");
 }
-let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null;
+let tokens = null, equations = null, heatmaps = null, gradients = null, compare = null, generate = null, order = null;
 if (!isEmbed) {
   tokens = new TokensView($("tokens"), $("onehot"), state);
   equations = new EquationsView($("equations"), state, { model: () => controller.model });
@@ -63,7 +64,8 @@ if (!isEmbed) {
   generate = new GenerateView($("view-generate"), state, { sample: (body) => controller.sample(body),
     maxTokens: Number(document.body.dataset.maxSampleTokens) || 500,
     topK: Math.min(8, Number(document.body.dataset.maxTopK) || 8) });
-  views.push(tokens, equations, heatmaps, gradients, compare, generate);
+  order = new OrderView($("view-order"), state);
+  views.push(tokens, equations, heatmaps, gradients, compare, generate, order);
 }
 // The encoder–decoder and tree models' views (kinds.js): the controller shows one kind at a time.
 const kindViews = {
@@ -73,6 +75,8 @@ const kindViews = {
 const controller = new Controller(state, player, views, kindViews);
 controller.addEventListener("kind", (e) => { document.body.dataset.kind = e.detail; });
 let syncKindInputs = () => {};
+// The Generate tab, open with a generation, takes the player's buttons and keys.
+player.delegate = () => (generate && state.view === "generate" && generate.drivesPlayer ? generate : null);
 const numberFields = {};   // the clip and truncate boxes (explorer only)
 let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
@@ -149,6 +153,7 @@ state.addEventListener("change", (e) => {
   if (has("view")) controller.ensureFlow();
   if (["t", "phase", "unit", "view", "speed", "whatif"].some(has)) renderAll();
   if (generate && ["temperature", "seed", "n"].some(has)) generate.render();
+  if (order && ["bow", "order_a", "order_b", "view", "model"].some(has)) order.render();
 });
 
 // ---- explorer-only controls -------------------------------------------------------------------

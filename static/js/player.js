@@ -2,6 +2,8 @@
 // (t = T-1..0). A reverse direction (`reverse`) computes the other way round: its forward pass
 // runs t = T-1..0 and its BPTT t = 0..T-1. A generation counter stops stale requestAnimationFrame loops
 // (TensorFlow Playground's trick): every play/pause/seek bumps it.
+// While a view steps through a sequence of its own (Generate's tokens), `delegate()` answers
+// that view and the player's buttons and keys (step, first, end, toggle) drive it instead.
 
 export function toPosition(t, phase, T, reverse = false) {
   const k = reverse ? T - 1 - t : t;    // the step's place in its direction's own time
@@ -22,6 +24,7 @@ export class Player extends EventTarget {
     this.reverse = false;          // the shown cell is a reverse direction (setLength)
     this.playing = false;
     this.generation = 0;
+    this.delegate = () => null;   // a view with stepBy(d), first(), end(), toggle(), or null
   }
 
   get position() {
@@ -46,14 +49,29 @@ export class Player extends EventTarget {
   }
 
   step(delta) {
+    const other = this.delegate();
+    if (other) { other.stepBy(delta); return; }
     this.pause();
     this.seek(this.position + delta);
   }
 
-  first() { this.pause(); this.seek(0); }
-  end() { this.pause(); this.seek(this.last); }
+  first() {
+    const other = this.delegate();
+    if (other) { other.first(); return; }
+    this.pause();
+    this.seek(0);
+  }
+
+  end() {
+    const other = this.delegate();
+    if (other) { other.end(); return; }
+    this.pause();
+    this.seek(this.last);
+  }
 
   toggle() {
+    const other = this.delegate();
+    if (other) { other.toggle(); return; }
     if (this.playing) this.pause(); else this.play();
   }
 

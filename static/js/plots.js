@@ -60,7 +60,7 @@ const TICK_FONT = 13, CHAR_PX = 8.5;   // a 13 px label: about 8.5 px per charac
  * the hover text names each step's token). Never every other token: a skipped token would look
  * like a missing step.
  */
-export function stepAxis(tokens, width = 480, name = "step t") {
+export function stepAxis(tokens, width = 480, name = "step t", ticktext = tokens.map(plotlyText)) {
   const T = tokens.length, per = width / Math.max(1, T);
   const longest = Math.max(1, ...tokens.map((tok) => [...String(tok)].length));
   const flat = longest * CHAR_PX + 4 <= per;
@@ -68,7 +68,7 @@ export function stepAxis(tokens, width = 480, name = "step t") {
   if (!flat && !upright) {
     return { tickmode: "auto", title: { text: `${name}: ${T} steps, too many to label each token (hover for it)` } };
   }
-  return { tickmode: "array", tickvals: [...Array(T).keys()], ticktext: tokens.map(plotlyText),
+  return { tickmode: "array", tickvals: [...Array(T).keys()], ticktext,
     tickangle: flat ? 0 : -90, tickfont: { size: TICK_FONT }, automargin: true, title: { text: `${name} (token)` } };
 }
 
@@ -113,7 +113,8 @@ export function drawWhenVisible(specs, draw) {
  * Lay out one empty box per plot spec in `grid` (sized, so nothing jumps), then draw each
  * with plotly when it scrolls near the screen. `view` keeps the boxes (`divs`), its
  * PlotCursors (`cursors`), the trace being drawn (`drawn`: a draw for an older trace is
- * dropped) and the function that cancels pending draws (`cancelDraws`).
+ * dropped) and the function that cancels pending draws (`cancelDraws`). A spec's `steps` names
+ * its step axis, labelled with the tokens (or the spec's own `ticks`, plotly text per step).
  */
 export function mountPlots(view, grid, specs, trace, boxClass = () => "plot") {
   for (const spec of specs) {
@@ -130,7 +131,7 @@ export function mountPlots(view, grid, specs, trace, boxClass = () => "plot") {
     if (spec.steps) {   // token labels depend on the width the plot really has
       const heat = spec.data.some((d) => d.type === "heatmap" && d.showscale !== false);
       spec.layout.xaxis = { ...spec.layout.xaxis,
-        ...stepAxis(trace.tokens, axisWidth(spec.div, spec.layout, heat), spec.steps) };
+        ...stepAxis(trace.tokens, axisWidth(spec.div, spec.layout, heat), spec.steps, spec.ticks) };
     }
     await window.Plotly.newPlot(spec.div, spec.data, spec.layout, PLOT_CONFIG);
     view.cursors.attach(spec.div);

@@ -12,7 +12,7 @@ export const PROPS = [
   { name: "truncate", type: "int?", def: null, history: true }, // truncated BPTT k
   // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
   { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
-  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "path", "units", "diagram"], def: "heatmaps", history: true },
+  { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "path", "units", "diagram", "order"], def: "heatmaps", history: true },
   { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
@@ -32,6 +32,10 @@ export const PROPS = [
   { name: "target", type: "string", def: "", history: true },
   // The attention what-if (an intervention): "t:s" all of step t's weight on source s, or "t:a0,a1,…"
   { name: "whatif", type: "string", def: "", history: true },
+  // Order matters: the bag-of-words model and the two sentences ("" = the model's own pair)
+  { name: "bow", type: "string", def: "", history: true },
+  { name: "order_a", type: "string", def: "", history: true },
+  { name: "order_b", type: "string", def: "", history: true },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 

@@ -1,17 +1,18 @@
 """Any sentence a student types is traced by every demo model (issue 12, "Any sentence").
 
-No model refuses a sentence for its characters or words: each lower-cases what it reads (they
-were all trained lower-case), and reads what it still does not know as the zero vector. The
-trace says which tokens those were (`tokens_unknown`, per step `unknown` and `seen_as`), keeps
-every token as typed (`tokens`), and scores no guess against an unknown next token.
+No model refuses a sentence for its characters or words: the models trained lower-case
+lower-case what they read, and read what they still do not know as the zero vector, or as
+``<unk>`` where their vocabulary has one (lstm-printable reads as typed, over printable ASCII;
+lstm-sentiment lower-cases, over a few thousand words). The trace says which tokens those were
+(`tokens_unknown`, per step `unknown` and `seen_as`), keeps every token as typed (`tokens`),
+and scores no guess against an unknown next token.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from engine.network_tasks import TASKS
-from engine.tasks import BUILTIN
+from engine.tasks import BUILTIN, demo_task
 from scripts.train_demos import DEMOS
 from server.tracing.binary import unpack
 from tests.server.helpers import trace_body
@@ -19,8 +20,8 @@ from tests.server.helpers import trace_body
 # The demos that read a sentence; the one-to-one and one-to-many demos read its first token and
 # name the rest (`tokens_ignored`).
 ONE_TOKEN = ("one-to-one", "one-to-many")
-DEMO_IDS = [spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup not in ONE_TOKEN]
-ONE_TOKEN_IDS = [spec["id"] for spec in DEMOS if TASKS[spec["task"]].setup in ONE_TOKEN]
+DEMO_IDS = [spec["id"] for spec in DEMOS if demo_task(spec["task"]).setup not in ONE_TOKEN]
+ONE_TOKEN_IDS = [spec["id"] for spec in DEMOS if demo_task(spec["task"]).setup in ONE_TOKEN]
 SENTENCES = [
     "Are you good?",
     "I love this movie!",
@@ -36,24 +37,36 @@ WORDS = {  # what the word model's tokenizer makes of them: punctuation split of
 }
 
 
-def vocabulary(client, model_id: str) -> tuple[str, set[str]]:
-    m = client.get(f"/api/models/{model_id}").json()
-    return m["vocab_kind"], set(m["vocab"])
+class Vocab:
+    """What the API says a model reads: its tokens, normalisation and unknown token."""
+
+    def __init__(self, detail: dict):
+        self.kind, self.tokens = detail["vocab_kind"], set(detail["vocab"])
+        self.normalize, self.unk = detail["normalize"], detail["unk"]
+
+    def looked_up(self, token: str) -> str:
+        return token.lower() if self.normalize == "lower" else token
 
 
-def check_marks(trace_or_frames: dict, steps: list[dict], vocab: set[str]) -> None:
-    """The marks agree with the vocabulary: a token is unknown when its lower-case form is not
-    in it, and then the model saw nothing (these vocabularies have no <unk>)."""
+def vocabulary(client, model_id: str) -> tuple[str, Vocab]:
+    vocab = Vocab(client.get(f"/api/models/{model_id}").json())
+    return vocab.kind, vocab
+
+
+def check_marks(trace_or_frames: dict, steps: list[dict], vocab: Vocab) -> None:
+    """The marks agree with the vocabulary: a token is unknown when its normalised form is not
+    in it, and then the model read <unk> (where the vocabulary has one) or nothing."""
     tokens = trace_or_frames["tokens"]
-    unknown = [t for t, tok in enumerate(tokens) if tok.lower() not in vocab]
+    unknown = [t for t, tok in enumerate(tokens) if vocab.looked_up(tok) not in vocab.tokens]
     assert trace_or_frames["tokens_unknown"] == unknown
     assert trace_or_frames["tokens_seen"] == [
-        None if t in unknown else tok.lower() for t, tok in enumerate(tokens)
+        vocab.unk if t in unknown else vocab.looked_up(tok) for t, tok in enumerate(tokens)
     ]
     assert [s["token"] for s in steps] == tokens  # as typed, none dropped
     assert [s["unknown"] for s in steps] == [t in unknown for t in range(len(tokens))]
     assert [s["seen_as"] for s in steps] == trace_or_frames["tokens_seen"]
-    assert [s["input_index"] is None for s in steps] == [s["unknown"] for s in steps]
+    no_input = [s["unknown"] and vocab.unk is None for s in steps]
+    assert [s["input_index"] is None for s in steps] == no_input
 
 
 @pytest.mark.parametrize("model_id", DEMO_IDS)
@@ -64,7 +77,7 @@ def test_every_demo_model_traces_any_sentence(client, model_id, text):
     trace = r.json()
     kind, vocab = vocabulary(client, model_id)
     assert trace["tokens"] == (list(text) if kind == "char" else WORDS[text])
-    assert trace["normalize"] == "lower"
+    assert trace["normalize"] == vocab.normalize
     check_marks(trace, trace["steps"], vocab)
     assert trace["input_ids"] == [s["input_index"] for s in trace["steps"]]
 
@@ -162,9 +175,12 @@ def test_a_gradient_check_at_an_unknown_step_agrees(client):
 def test_the_demo_models_say_they_lower_case_as_the_training_script_writes(client):
     for spec in DEMOS:
         m = client.get(f"/api/models/{spec['id']}").json()
-        assert m["normalize"] == "lower" and m["unk"] is None
-        expected = TASKS[spec["task"]].vocabulary()
-        assert m["vocab"] == expected.tokens and expected.normalize == "lower"
+        expected = demo_task(spec["task"]).vocabulary()
+        assert m["vocab"] == expected.tokens
+        assert (m["normalize"], m["unk"]) == (expected.normalize, expected.unk)
+        if spec["task"] in BUILTIN:
+            assert m["normalize"] == "lower" and m["unk"] is None
+    assert demo_task("printable").vocabulary().normalize is None  # capitals are its own tokens
     for task in ("hello", "rhymes"):  # trained lower-case: the texts have no capitals
         assert BUILTIN[task].text == BUILTIN[task].text.lower()
     assert all(t == t.lower() for t, _ in BUILTIN["question"].examples)

@@ -60,7 +60,10 @@ from engine.trace import build_trace
 from scripts.train_demos import DEMOS
 from server.core.paths import DEMO_MODELS_DIR
 
-DEMO_IDS = [spec["id"] for spec in DEMOS]
+ALL_DEMO_IDS = [spec["id"] for spec in DEMOS]
+# The demos of the built-in tasks (one-hot, lower-case, no <unk>); lstm-printable and
+# lstm-sentiment have realistic vocabularies and are measured in test_demo_claims_vocab.py.
+DEMO_IDS = [spec["id"] for spec in DEMOS if spec["task"] in BUILTIN]
 CELL_WORDS = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
@@ -85,12 +88,12 @@ def test_the_shipped_files_are_the_demos_the_script_writes():
     from scripts.train_seq2seq_demos import DEMO_IDS as SEQ2SEQ_IDS  # (their claims: *_seq2seq)
 
     shipped_ids = sorted(p.stem for p in DEMO_MODELS_DIR.glob("*.npz"))
-    assert shipped_ids == sorted(DEMO_IDS + SEQ2SEQ_IDS)
+    assert shipped_ids == sorted(ALL_DEMO_IDS + SEQ2SEQ_IDS)
     for spec in DEMOS:  # a description changed in the script is changed in the file too
         assert shipped(spec["id"]).description == spec["description"], spec["id"]
 
 
-@pytest.mark.parametrize("model_id", DEMO_IDS)
+@pytest.mark.parametrize("model_id", ALL_DEMO_IDS)
 def test_each_description_names_the_models_cell_size_and_tokens(model_id):
     m = shipped(model_id)
     cfg, text = m.model.config, m.description

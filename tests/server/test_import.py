@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.server.model_files import DEMO_IDS
+
 VOCAB = ["a", "b", "c", "d", "e"]
 
 
@@ -380,3 +382,35 @@ def test_a_pt_file_claiming_a_huge_tensor_is_refused_without_allocating_it(clien
     assert r.status_code == 422
     grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grew_kb < 200_000, f"peak memory grew by {grew_kb / 1000:.0f} MB"
+
+
+def test_import_normalize_lower_reads_capitals_lower_case(client):
+    r = upload(client, npz(torch_like_lstm(), vocab=np.array(VOCAB)), normalize="lower")
+    assert r.status_code == 201, r.text
+    assert r.json()["normalize"] == "lower"
+    t = client.post("/api/trace", json={"model": r.json()["id"], "text": "ABc"}).json()
+    assert t["tokens"] == ["A", "B", "c"] and t["tokens_seen"] == ["a", "b", "c"]
+    assert t["tokens_unknown"] == []
+    plain = upload(client, npz(torch_like_lstm(), vocab=np.array(VOCAB)), normalize="none")
+    assert plain.json()["normalize"] is None
+
+
+def test_import_normalize_lower_names_a_capital_token_and_not_the_vocabulary(client):
+    vocab = ["a", "b", "Cq", "d", "e"]
+    r = upload(client, npz(torch_like_lstm(), vocab=np.array(vocab)), normalize="lower")
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "'Cq'" in detail and "'d'" not in detail  # the offending token, not a dump
+    bad = upload(client, npz(torch_like_lstm(), vocab=np.array(VOCAB)), normalize="upper")
+    assert bad.status_code == 422
+
+
+def test_import_normalize_overrides_an_unrolled_files_own(client):
+    from tests.server.model_files import demo_file, model_file
+
+    meta, arrays = demo_file("rnn-hello")
+    r = upload(client, model_file(meta, arrays), normalize="none")
+    assert r.status_code == 201, r.text
+    assert r.json()["normalize"] is None
+    kept = upload(client, model_file(meta, arrays)).json()
+    assert kept["normalize"] == meta["vocab"]["normalize"]

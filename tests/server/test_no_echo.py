@@ -30,6 +30,7 @@ VALID_BODIES = {  # a body each JSON route accepts, so that only the field under
     "/api/seq2seq/trace": {"model": "rnn-hello", "source": "ab"},
     "/api/seq2seq/whatif": {"model": "rnn-hello", "source": "ab", "t": 0, "focus": 0},
     "/api/tree/trace": {"model": "rnn-hello", "text": "good"},
+    "/api/bow/predict": {"model": "bow-question", "text": "you are good"},
 }
 
 
@@ -55,7 +56,8 @@ def _json_cases(schema: dict):
             for field in [*_properties(schema, ref), MARKER]:
                 for shape in SHAPES:
                     for model in ("rnn-hello", "gru-question"):
-                        body = {**base, "model": model} if "model" in base else dict(base)
+                        swap = "model" in base and path != "/api/bow/predict"
+                        body = {**base, "model": model} if swap else dict(base)
                         yield method, path, {**body, field: shape}
 
 

@@ -39,6 +39,14 @@ async def import_model_route(
         Literal["tanh", "relu"] | None,
         Form(description="Required for an RNN state dict: the nonlinearity its nn.RNN used."),
     ] = None,
+    normalize: Annotated[
+        Literal["lower", "none"] | None,
+        Form(
+            description='"lower": the model lower-cases what it reads ("Are" is read as '
+            '"are"); "none": read as typed. Left out: the file\'s own (an Unrolled file), '
+            "else as typed."
+        ),
+    ] = None,
     name: Annotated[str | None, Form(max_length=60)] = None,
     description: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> dict:
@@ -57,6 +65,7 @@ async def import_model_route(
         labels=labels,
         nonlinearity=nonlinearity,
         description=description,
+        normalize=normalize,
     )
     limits = ModelLimits.from_settings(settings)
     entry = await run_in_threadpool(import_model, registry, data, form, limits)

@@ -213,6 +213,17 @@ export class GenerateView {
     this.btnPlay.setAttribute("aria-label", this.playing ? "Pause" : "Play");
   }
 
+  // ---- driven by the main player (its buttons and keys, while this tab is open) ----------------
+  /** Does this view take the player's buttons and keys now? (open, with a generation) */
+  get drivesPlayer() {
+    return this.visible && this.result != null && this.result.steps.length > 0;
+  }
+
+  stepBy(delta) { this.pause(); this.show(this.step + delta); }
+  first() { this.pause(); this.show(0); }
+  end() { this.pause(); this.show(Infinity); }
+  toggle() { if (this.playing) this.pause(); else this.play(); }
+
   // ---- drawing --------------------------------------------------------------------------------
   /** The prime, then the tokens drawn so far; the one drawn at this step highlighted. */
   drawText() {

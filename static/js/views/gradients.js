@@ -2,7 +2,8 @@
 // and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
-import { loadPlotly, baseLayout, tokenData, PlotCursors, mountPlots } from "../plots.js";
+import { loadPlotly, baseLayout, PlotCursors, mountPlots } from "../plots.js";
+import { tickText, hoverTokens } from "./token_marks.js";
 import { chunksOf, chunkOutlines } from "./truncation.js";
 
 // The fixed colour range (log10): the same colour means the same gradient in every model and
@@ -103,16 +104,16 @@ export class GradientsView {
   specs(tr) {
     const T = tr.steps.length;
     const x = [...Array(T).keys()];
-    const tokens = tokenData(tr.tokens), at = "t=%{x} “%{customdata}”";
+    const tokens = hoverTokens(tr), tokenTicks = tickText(tr), at = "t=%{x} “%{customdata}”";
     const fixed = this.state.gscale === "fixed";
     const specs = [{
-      name: "dh-norm", steps: "step t",
+      name: "dh-norm", steps: "step t", ticks: tokenTicks,
       data: [{ type: "scatter", mode: "lines+markers", x, y: tr.backward.map((b) => b.dh_norm || null), customdata: tokens,
         line: { color: GRAD_COLOR, width: 3 }, hovertemplate: "‖dL/dh_%{x}‖ (“%{customdata}”) = %{y:.3e}<extra></extra>" }],
       layout: baseLayout("‖dL/dh_t‖ per step (log scale)", { xaxis: {}, hovermode: "x", yaxis: { type: "log", tickformat: ".2~g",
         title: { text: "norm" }, automargin: true, ...(fixed ? fixedLogAxis() : {}) } }),
     }, {
-      name: "contrib", steps: "step t",
+      name: "contrib", steps: "step t", ticks: tokenTicks,
       data: [
         { type: "bar", name: "step's ‖ΔW_hh‖", x, y: tr.backward.map((b) => b.contrib_norms.weight_hh),
           customdata: tokens, hovertemplate: `${at}: ‖ΔW_hh‖ = %{y:.3e}<extra></extra>`, marker: { color: GRAD_COLOR } },
@@ -135,7 +136,7 @@ export class GradientsView {
       const chunks = chunksOf(tr);
       const outline = getComputedStyle(document.documentElement).getPropertyValue("--fg").trim() || "#111";
       specs.push({
-        name: "flow", wide: true, steps: "earlier state h_s",
+        name: "flow", wide: true, steps: "earlier state h_s", ticks: tokenTicks,
         data: [{ type: "heatmap", z, x, y: x, customdata: pairs, colorscale: PLOTLY_VIRIDIS, zmin: lo, zmax: hi,
           colorbar: { tickvals: ticks, ticktext: ticks.map((e) => `1e${e}`), thickness: 14, title: { text: "‖∂L_t/∂h_s‖" } },
           hovertemplate: "‖∂L_%{y}/∂h_%{x}‖ (“%{customdata[0]}” ← “%{customdata[1]}”) = 10^%{z:.2f}<extra></extra>" }],

@@ -3,7 +3,8 @@
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS } from "../config.js";
 import { isUnitInterval } from "../colors.js";
-import { loadPlotly, plotlyText, baseLayout, tokenData, PlotCursors, mountPlots } from "../plots.js";
+import { loadPlotly, plotlyText, baseLayout, PlotCursors, mountPlots } from "../plots.js";
+import { tickText, hoverTokens, hoverRows } from "./token_marks.js";
 
 const LIVE_REDRAW_MS = 400;
 const NAMES = { h: "hidden state h", c: "cell state c", pre: "pre-activation a", i: "input gate i",
@@ -52,7 +53,7 @@ export class HeatmapsView {
   stateSpecs(tr) {
     const T = tr.steps.length, H = tr.hidden_size;
     const names = ["h", ...(tr.cell === "lstm" ? ["c"] : []), ...(tr.cell === "rnn" ? ["pre"] : []), ...tr.gate_names];
-    const x = [...Array(T).keys()], tokens = tokenData(tr.tokens, H);
+    const x = [...Array(T).keys()], tokens = hoverRows(tr, H), ticks = tickText(tr);
     const height = Math.max(220, Math.min(380, 110 + H * 5));
     return names.map((name) => {
       const unit = isUnitInterval(name);
@@ -62,14 +63,14 @@ export class HeatmapsView {
         hovertemplate: `${name}[%{y}] at t=%{x} “%{customdata}”: %{z:.3f}<extra></extra>`, colorbar: { thickness: 14 } }];
       const layout = baseLayout(`${NAMES[name]} (units × steps)`, { height,
         xaxis: {}, yaxis: { title: { text: "unit" }, autorange: "reversed" } });
-      return { name, data, layout, steps: "step t" };   // mountPlots labels the steps to fit
+      return { name, data, layout, steps: "step t", ticks };   // mountPlots labels the steps to fit
     });
   }
 
   /** The top predictions (rank × steps, labelled with the tokens) and the loss at each step. */
   outputSpecs(tr) {
     const T = tr.steps.length;
-    const x = [...Array(T).keys()];
+    const x = [...Array(T).keys()], ticks = tickText(tr);
     const specs = [];
     const k = Math.max(0, ...tr.steps.map((s) => (s.top ? s.top.length : 0)));
     if (k > 0) {
@@ -78,8 +79,8 @@ export class HeatmapsView {
         z.push(tr.steps.map((s) => (s.top && s.top[r] ? s.top[r].p : null)));
         text.push(tr.steps.map((s) => (s.top && s.top[r] ? plotlyText(s.top[r].token ?? s.top[r].index) : "")));
       }
-      specs.push({ name: "probs", steps: "step t", data: [{ type: "heatmap", z, x, y: [...Array(k).keys()].map((r) => `#${r + 1}`), text,
-        customdata: tokenData(tr.tokens, k),
+      specs.push({ name: "probs", steps: "step t", ticks, data: [{ type: "heatmap", z, x, y: [...Array(k).keys()].map((r) => `#${r + 1}`), text,
+        customdata: hoverRows(tr, k),
         texttemplate: T <= 40 ? "%{text}" : "", textfont: { size: 14 }, colorscale: PLOTLY_VIRIDIS, zmin: 0, zmax: 1,
         hovertemplate: "t=%{x} “%{customdata}” → %{text} p=%{z:.3f}<extra></extra>", colorbar: { thickness: 14 } }],
       layout: baseLayout("output probabilities: top predictions at each step", { xaxis: {},
@@ -88,8 +89,8 @@ export class HeatmapsView {
     const losses = tr.steps.map((s) => s.loss);
     if (losses.some((v) => v != null)) {
       const hover = tr.steps.map((s) => (s.target_token != null ? `target ${plotlyText(s.target_token)}` : "no target"));
-      specs.push({ name: "loss", steps: "step t", data: [{ type: "bar", x, y: losses, hovertext: hover,
-        customdata: tokenData(tr.tokens), marker: { color: "#d95f02" },
+      specs.push({ name: "loss", steps: "step t", ticks, data: [{ type: "bar", x, y: losses, hovertext: hover,
+        customdata: hoverTokens(tr), marker: { color: "#d95f02" },
         hovertemplate: "t=%{x} “%{customdata}”: L=%{y:.3f} (%{hovertext})<extra></extra>" }],
       layout: baseLayout(`loss at each step (total L = ${fmt(tr.loss)})`, { xaxis: {}, hovermode: "x",
         yaxis: { title: { text: "L_t" } } }) });

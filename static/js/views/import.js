@@ -2,7 +2,11 @@
 // writes) or an Unrolled .npz goes to POST /api/models/import with what the file cannot say:
 // the vocabulary, the labels of a classifier, and for an RNN its nonlinearity (a state dict
 // does not record whether nn.RNN used tanh or relu, so the page asks, and never guesses).
+// A file can also be dropped onto the panel or anywhere on the page: it fills the file field
+// (the same checks apply; the server's refusal is shown as it comes).
 import { el } from "../dom.js";
+
+export const MODEL_FILE = /\.(npz|pt|pth)$/i;
 
 /** The vocabulary field as the API wants it (a JSON array), from what a teacher types: a JSON
  * array, one token per line, or (character models) the characters themselves. */
@@ -33,6 +37,52 @@ export class ImportPanel {
     this.cell.addEventListener("change", () => this.renderCell());
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); });
     this.renderCell();
+    this.bindDrop(document);
+  }
+
+  /** Files dragged over `target` (the whole page): the panel shows where they go; a drop puts
+   * the file in the form, opens the panel and says what is left to answer. */
+  bindDrop(target) {
+    const hasFiles = (ev) => ev.dataTransfer && [...ev.dataTransfer.types].includes("Files");
+    let depth = 0;
+    const done = () => { depth = 0; this.root.classList.remove("dropping"); };
+    target.addEventListener("dragenter", (ev) => {
+      if (!hasFiles(ev)) return;
+      depth++;
+      this.root.classList.add("dropping");
+    });
+    target.addEventListener("dragleave", (ev) => {
+      if (hasFiles(ev) && --depth <= 0) done();
+    });
+    target.addEventListener("dragover", (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();   // allow the drop (the browser would otherwise open the file)
+      ev.dataTransfer.dropEffect = "copy";
+    });
+    target.addEventListener("drop", (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      done();
+      this.take(ev.dataTransfer.files);
+    });
+  }
+
+  /** A dropped file list: one model file goes into the form; anything else is refused here. */
+  take(files) {
+    const details = this.root.querySelector("details");
+    if (details) details.open = true;
+    if (!files || files.length !== 1) return this.say("Drop one model file (.npz, .pt or .pth).", "error");
+    const file = files[0];
+    if (!MODEL_FILE.test(file.name)) {
+      return this.say(`${file.name} is not a model file: drop an .npz, .pt or .pth file.`, "error");
+    }
+    const input = this.form.elements.file;
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    input.files = dt.files;
+    this.dropped = file;
+    this.root.scrollIntoView({ block: "nearest" });
+    this.say(`Ready to import ${file.name}: answer what the file cannot say, then Import.`);
   }
 
   renderCell() {
@@ -49,7 +99,7 @@ export class ImportPanel {
 
   async send() {
     const f = this.form.elements;
-    const file = f.file.files[0];
+    const file = f.file.files[0] || this.dropped;
     if (!file) return this.say("Choose a model file first.", "error");
     const body = new FormData();
     body.append("file", file, file.name);
@@ -61,6 +111,7 @@ export class ImportPanel {
     body.append("vocab_kind", f.vocab_kind.value);
     const labels = labelsField(f.labels.value);
     if (labels) body.append("labels", labels);
+    if (f.normalize.value) body.append("normalize", f.normalize.value);
     if (f.name.value.trim()) body.append("name", f.name.value.trim());
     this.say(`Sending ${file.name}…`);
     let resp;
@@ -76,6 +127,7 @@ export class ImportPanel {
       return this.say(detail, "error");
     }
     this.form.reset();
+    this.dropped = null;
     this.renderCell();
     await this.onImported(answer);   // listed and selected before the panel says it is done
     this.say(`Imported as ${answer.id}: ${answer.description}`, "ok");
@@ -101,7 +153,7 @@ export function importForm() {
   const form = el("form", { class: "import-form", "data-import-form": "" });
   form.append(
     field("File", el("input", { type: "file", name: "file", accept: ".npz,.pt,.pth" }),
-      ".pt/.pth state dict (model.state_dict()), or an .npz"),
+      ".pt/.pth state dict (model.state_dict()), or an .npz; or drop it anywhere on the page"),
     field("Cell", select("cell", [["", "read it from the file"], ["rnn", "RNN"],
       ["lstm", "LSTM"], ["gru", "GRU"]])),
   );
@@ -113,6 +165,9 @@ export function importForm() {
       placeholder: "helo  (characters), one word per line, or a JSON array" }),
     "leave empty if the file has a vocab array"),
     field("Tokens are", select("vocab_kind", [["char", "characters"], ["word", "words"]])),
+    field("Capitals", select("normalize", [["", "as the file says (else as typed)"],
+      ["lower", "lower-case what it reads (Are → are)"], ["none", "read as typed"]]),
+    "a model trained on lower-case text should lower-case"),
     field("Labels", el("input", { type: "text", name: "labels", placeholder: "classifiers: negative, positive" })),
     field("Name", el("input", { type: "text", name: "name", maxlength: "60" })),
     el("button", { type: "submit" }, "Import"),
