@@ -10,8 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.api.routers import (
     api_docs,
-    export,
     bow,
+    export,
     gradcheck,
     health,
     imports,

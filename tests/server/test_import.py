@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.server.model_files import DEMO_IDS
-
 VOCAB = ["a", "b", "c", "d", "e"]
 
 

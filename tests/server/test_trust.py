@@ -8,7 +8,6 @@ from starlette.websockets import WebSocketDisconnect
 
 from server.web.trust import host_name
 from tests.server.helpers import trace_body
-from tests.server.model_files import DEMO_IDS
 
 EVIL = "evil.example"
 
