@@ -15,6 +15,7 @@ from server.api.routers import (
     imports,
     models,
     pages,
+    rooms,
     sample,
     trace,
     training,
@@ -26,6 +27,7 @@ from server.core.responses import OrjsonResponse
 from server.core.settings import Settings
 from server.models.limits import ModelLimits
 from server.models.registry import Registry
+from server.rooms.rooms import Rooms
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 from server.web.assets import HashedStaticFiles
@@ -46,9 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.traces = TraceService(settings, app.state.registry)
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
+        app.state.rooms = Rooms(settings)
+        await app.state.rooms.start()  # with a broker_url: Redis answers, or no start
         try:
             yield
         finally:
+            await app.state.rooms.stop()
             await app.state.traces.stop()
             await app.state.jobs.shutdown()
 
@@ -67,9 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
-    for router in (health, models, trace, gradcheck, sample, training, imports):
+    for router in (health, models, trace, gradcheck, sample, training, imports, rooms):
         app.include_router(router.router)
     app.include_router(ws.router)
+    app.include_router(rooms.socket_router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

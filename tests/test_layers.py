@@ -14,8 +14,10 @@ MAY_IMPORT = {
     "server.models": {"server.models", "server.core", "engine"},
     "server.tracing": {"server.tracing", "server.models", "server.core", "engine"},
     "server.training": {"server.training", "server.models", "server.core", "engine"},
+    "server.rooms": {"server.rooms", "server.core", "engine"},
     "server.api": {
         "server.api",
+        "server.rooms",
         "server.tracing",
         "server.training",
         "server.models",

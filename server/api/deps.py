@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection, Request
 
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.rooms.rooms import Rooms
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 
@@ -30,10 +31,15 @@ def get_jobs(conn: HTTPConnection) -> Jobs:
     return conn.app.state.jobs
 
 
+def get_rooms(conn: HTTPConnection) -> Rooms:
+    return conn.app.state.rooms
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TracesDep = Annotated[TraceService, Depends(get_traces)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+RoomsDep = Annotated[Rooms, Depends(get_rooms)]
 
 
 def rate_limited(request: Request) -> None:
