@@ -11,6 +11,7 @@ what the mailbox holds (only the newest state: a slow phone skips steps, it neve
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import orjson
@@ -69,6 +70,7 @@ class RoomSession:
                     "students": students,
                     "seq": self.room.seq,
                     "idle_ttl": self.rooms.ttl,
+                    "worker": os.getpid(),  # which server process (with --workers)
                 }
             )
             tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
@@ -78,13 +80,22 @@ class RoomSession:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.rooms.exit(self.room.code, self.box, self.member)
-            if self.ws.client_state == WebSocketState.CONNECTED:
-                try:
-                    await self.ws.close()
-                except _GONE:
-                    pass
+            # Leaving the room must finish even when this task is being cancelled (the
+            # server shutting down): it runs in a task of its own.
+            leaving = asyncio.ensure_future(self._leave(tasks))
+            try:
+                await asyncio.shield(leaving)
+            except asyncio.CancelledError:
+                pass
+
+    async def _leave(self, tasks: list[asyncio.Task]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.rooms.exit(self.room.code, self.box, self.member)
+        if self.ws.client_state == WebSocketState.CONNECTED:
+            try:
+                await self.ws.close()
+            except _GONE:
+                pass
 
     async def _write(self) -> None:
         try:

@@ -38,8 +38,9 @@ class RoomPublish(BaseModel):
         },
     )
     state: dict[str, Any] = Field(
+        max_length=64,
         description="The page's State as a flat object (names and values: contracts.md "
-        "section 7); the size limit is room_max_message_bytes."
+        "section 7); the size limit is room_max_message_bytes.",
     )
 
 
