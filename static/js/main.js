@@ -18,6 +18,8 @@ import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
 import { ImportPanel, importForm } from "./views/import.js";
+import { bindClassroom } from "./classroom.js";
+import { bindPresentation } from "./present.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -194,6 +196,10 @@ async function start() {
   state.set({ model: model.id, text: state.text || model.example || "hello world" }, "init-silent");
   syncUrl(state, location.pathname);
   if (!isEmbed) bindExplorer(models);
+  if (!isEmbed) {
+    bindPresentation(state);
+    window.__unrolled.classroom = bindClassroom(state, player);
+  }
   await controller.load();
   markReady();
 }

@@ -13,7 +13,8 @@ export const PROPS = [
   // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
   { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
   { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate"], def: "heatmaps", history: true },
-  { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
+  // follow: false = each screen's own (a classroom's students do not take the teacher's)
+  { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false, follow: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
   { name: "direction", type: "int", def: 0, max: 1, history: true }, // 0 forward, 1 reverse
@@ -22,6 +23,9 @@ export const PROPS = [
   { name: "temperature", type: "float", def: 1, min: 0, max: 2, history: true },
   { name: "seed", type: "int", def: 0, max: 2147483647, history: true },
   { name: "n", type: "int", def: 20, min: 1, history: true },
+  // Presentation mode (static/js/present.js) and the classroom room followed (classroom.js)
+  { name: "present", type: "int", def: 0, max: 1, history: false, follow: false },
+  { name: "room", type: "string", def: "", history: false, follow: false },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 
