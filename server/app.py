@@ -18,6 +18,7 @@ from server.api.routers import (
     models,
     pages,
     projection,
+    rooms,
     sample,
     seq2seq,
     trace,
@@ -32,6 +33,7 @@ from server.core.settings import Settings
 from server.models.bow_models import BowModels
 from server.models.limits import ModelLimits
 from server.models.registry import Registry
+from server.rooms.rooms import Rooms
 from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
@@ -55,9 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.traces.start()  # worker processes up before the first request
         app.state.jobs = Jobs(settings, app.state.registry)
         app.state.projections = ProjectionService(settings, app.state.registry)
+        app.state.rooms = Rooms(settings)
+        await app.state.rooms.start()  # with a broker_url: Redis answers, or no start
         try:
             yield
         finally:
+            await app.state.rooms.stop()
             await app.state.traces.stop()
             await app.state.jobs.shutdown()
 
@@ -89,9 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tree,
         export,
         bow,
+        rooms,
     ):
         app.include_router(router.router)
     app.include_router(ws.router)
+    app.include_router(rooms.socket_router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -55,3 +55,18 @@ def test_train_benchmark_runs_and_reports():
     assert re.search(r"torch\s+[\d.]+ steps/s", out.stdout)
     assert re.search(r"ratio\s+[\d.]+x torch", out.stdout)
     assert re.search(r"hello .*loss per char < 0\.1 after \d+ steps in [\d.]+ s", out.stdout)
+
+
+def test_sync_benchmark_runs_clean():
+    """A few students, both brokers (Redis where redis-server is installed, two workers)."""
+    out = subprocess.run(
+        [sys.executable, "bench/sync.py", "--students", "6", "--steps", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("errors: 0") == (1 if "redis: skipped" in out.stdout else 2)
+    p99 = re.search(r"to all students\s+p50 [\d.]+ ms\s+p99 ([\d.]+) ms", out.stdout)
+    assert p99 and float(p99.group(1)) > 0

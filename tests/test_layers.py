@@ -31,8 +31,10 @@ MAY_IMPORT = {
         "server.core",
         "engine",
     },
+    "server.rooms": {"server.rooms", "server.core", "engine"},
     "server.api": {
         "server.api",
+        "server.rooms",
         "server.export",
         "server.tracing",
         "server.training",

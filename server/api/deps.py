@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection, Request
 
 from server.core.settings import Settings
 from server.models.registry import Registry
+from server.rooms.rooms import Rooms
 from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
@@ -35,11 +36,16 @@ def get_projections(conn: HTTPConnection) -> ProjectionService:
     return conn.app.state.projections
 
 
+def get_rooms(conn: HTTPConnection) -> Rooms:
+    return conn.app.state.rooms
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TracesDep = Annotated[TraceService, Depends(get_traces)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 ProjectionsDep = Annotated[ProjectionService, Depends(get_projections)]
+RoomsDep = Annotated[Rooms, Depends(get_rooms)]
 
 
 def rate_limited(request: Request) -> None:

@@ -56,6 +56,13 @@ BOUNDS = (
 )
 _UNITS = {"maximum": "", "maxLength": " characters", "maxItems": " items"}
 
+# Limits of whole operations (not of one field): appended to the operation's description and
+# given as `x-limits` (setting name -> value).
+OPERATION_LIMITS = (
+    ("/api/rooms", "post", ("max_rooms", "room_max_students", "room_idle_ttl")),
+    ("/api/rooms/{code}/state", "put", ("room_max_message_bytes", "room_rate")),
+)
+
 
 def check(request: BaseModel, settings: Settings) -> None:
     """422 naming the first field of `request` over its limit."""
@@ -82,4 +89,12 @@ def document(schema: dict, settings: Settings) -> dict:
             for target in prop.get("anyOf", [prop]):
                 if target.get("type") != "null":
                     target[bound.kind] = bound.value(settings)
+    for path, method, names in OPERATION_LIMITS:
+        operation = schema.get("paths", {}).get(path, {}).get(method)
+        if operation is None:
+            continue
+        values = {name: getattr(settings, name) for name in names}
+        operation["x-limits"] = values
+        said = ", ".join(f"{name} = {value:g}" for name, value in values.items())
+        operation["description"] = f"{operation.get('description', '')}\n\nLimits: {said}."
     return schema

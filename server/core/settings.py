@@ -164,6 +164,33 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds without a client message before the socket is closed."
     )
 
+    # -- classroom rooms ------------------------------------------------------------------
+    broker_url: str = Field(
+        "",
+        description="Redis URL (redis://host:6379/0) through which classroom rooms are shared "
+        "by every worker process and machine; empty = rooms live in this server process.",
+    )
+    room_idle_ttl: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds a classroom room lives with no teacher's step and nobody "
+        "connected; then it is gone.",
+    )
+    max_rooms: int = Field(100, ge=0, description="Most classroom rooms open at once (429).")
+    room_max_students: int = Field(
+        300, ge=1, description="Most students connected to one room at once."
+    )
+    room_max_message_bytes: int = Field(
+        16384,
+        ge=256,
+        description="Largest state a teacher may publish to a room, in bytes of JSON (413).",
+    )
+    room_rate: float = Field(
+        30.0,
+        gt=0,
+        description="Messages per second a room socket may send (burst of twice that).",
+    )
+
     # -- uploads --------------------------------------------------------------------------
     upload_max_bytes: int = Field(
         20_000_000, ge=1024, description="Largest model file accepted by /api/models/import."

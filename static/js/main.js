@@ -31,6 +31,8 @@ import { KINDS, kindOf, fetchWhatIf } from "./kinds.js";
 import { bindKindInputs } from "./kind_controls.js";
 import { TrainPanel, fetchModel } from "./views/train.js";
 import { OrderView } from "./views/order.js";
+import { bindClassroom } from "./classroom.js";
+import { bindPresentation } from "./present.js";
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -275,6 +277,10 @@ async function start() {
   if (!offline) syncUrl(state, location.pathname);   // a file:// or srcdoc page keeps its URL
   if (!isEmbed) bindExplorer(models);
   if (offline) markOffline(state);
+  if (!isEmbed) {
+    bindPresentation(state);
+    window.__unrolled.classroom = bindClassroom(state, player);
+  }
   await controller.load();
   markReady();
 }

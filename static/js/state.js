@@ -13,7 +13,8 @@ export const PROPS = [
   // how truncate cuts BPTT: chunks of k steps (the course's), or a window of k steps per loss
   { name: "tmode", type: "enum", values: ["chunked", "sliding"], def: "chunked", history: true },
   { name: "view", type: "enum", values: ["heatmaps", "gradients", "compare", "generate", "path", "units", "diagram", "order"], def: "heatmaps", history: true },
-  { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false },
+  // follow: false = each screen's own (a classroom's students do not take the teacher's)
+  { name: "theme", type: "enum", values: ["auto", "light", "dark"], def: "auto", history: false, follow: false },
   { name: "speed", type: "float", def: 4, history: false },     // steps per second
   { name: "layer", type: "int", def: -1, min: -1, history: true },  // layer shown step by step (-1 = top)
   { name: "direction", type: "int", def: 0, max: 1, history: true }, // 0 forward, 1 reverse
@@ -36,6 +37,9 @@ export const PROPS = [
   { name: "bow", type: "string", def: "", history: true },
   { name: "order_a", type: "string", def: "", history: true },
   { name: "order_b", type: "string", def: "", history: true },
+  // Presentation mode (static/js/present.js) and the classroom room followed (classroom.js)
+  { name: "present", type: "int", def: 0, max: 1, history: false, follow: false },
+  { name: "room", type: "string", def: "", history: false, follow: false },
 ];
 const ALWAYS_IN_URL = new Set(["model", "text", "t", "phase"]);
 

@@ -5,6 +5,13 @@ written here: server.core.limits checks them and writes them into the schema."""
 from server.core.schemas.errors import ERROR_RESPONSES, ErrorBody, refusals
 from server.core.schemas.models import Health, ModelDetail, ModelSummary, Stats
 from server.core.schemas.projection import Projection, ProjectionReference
+from server.core.schemas.rooms import (
+    RoomClosed,
+    RoomCreated,
+    RoomInfo,
+    RoomPublish,
+    RoomPublished,
+)
 from server.core.schemas.run import (
     MAX_STATE_CELLS,
     MAX_STATE_SIZE,
@@ -87,6 +94,11 @@ __all__ = [
     "Seq2SeqWhatIf",
     "TreeTraceRequest",
     "TreeTrace",
+    "RoomCreated",
+    "RoomInfo",
+    "RoomPublish",
+    "RoomPublished",
+    "RoomClosed",
     "ErrorBody",
     "ERROR_RESPONSES",
     "refusals",
