@@ -16,5 +16,9 @@ os.environ.setdefault("UNROLLED_ALLOWED_HOSTS", '["testserver"]')
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for
-    the rest of the session, which tests that call asyncio.run() cannot share."""
+    the rest of the session, which tests that call asyncio.run() cannot share. Every test under
+    tests/browser/ is a browser test, marked or not."""
+    for item in items:
+        if "browser" in Path(item.path).parts and item.get_closest_marker("browser") is None:
+            item.add_marker("browser")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

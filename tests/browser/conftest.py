@@ -17,10 +17,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from pagekit import CHROMIUM, TRAIN_TEXT
+from pagekit import CHROMIUM, TRAIN_TEXT, Watch
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -180,48 +179,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-class Watch:
-    """Everything a page did that a user would count as a fault."""
-
-    def __init__(self, page, server_url: str):
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        self.failed: list[str] = []
-        self.foreign: list[str] = []
-        self.dialogs: list[str] = []
-        self.requests: list[str] = []
-        self.ws_sent: list[str] = []
-        host = urlsplit(server_url).hostname
-        allowed = {host, "localhost", "127.0.0.1"}
-
-        def on_request(req):
-            self.requests.append(req.url)
-            parts = urlsplit(req.url)
-            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in allowed:
-                self.foreign.append(req.url)
-
-        def on_dialog(d):
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
-        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        page.on("request", on_request)
-        page.on("dialog", on_dialog)
-        page.on("websocket", lambda ws: ws.on("framesent", self._sent))
-
-    def _sent(self, payload):
-        self.ws_sent.append(payload if isinstance(payload, str) else str(payload))
-
-    def assert_clean(self):
-        assert self.page_errors == [], self.page_errors
-        assert self.console_errors == [], self.console_errors
-        assert self.failed == [], self.failed
-        assert self.foreign == [], self.foreign
-        assert self.dialogs == [], self.dialogs
 
 
 @pytest.fixture

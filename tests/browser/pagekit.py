@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium (Playwright cannot download browsers here)
 
@@ -28,3 +29,45 @@ def open_page(page, url: str):
 def shot(page, name: str, **kw):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **kw)
+
+
+class Watch:
+    """Everything a page did that a user would count as a fault."""
+
+    def __init__(self, page, server_url: str):
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed: list[str] = []
+        self.foreign: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.ws_sent: list[str] = []
+        host = urlsplit(server_url).hostname
+        allowed = {host, "localhost", "127.0.0.1"}
+
+        def on_request(req):
+            self.requests.append(req.url)
+            parts = urlsplit(req.url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in allowed:
+                self.foreign.append(req.url)
+
+        def on_dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        page.on("request", on_request)
+        page.on("dialog", on_dialog)
+        page.on("websocket", lambda ws: ws.on("framesent", self._sent))
+
+    def _sent(self, payload):
+        self.ws_sent.append(payload if isinstance(payload, str) else str(payload))
+
+    def assert_clean(self):
+        assert self.page_errors == [], self.page_errors
+        assert self.console_errors == [], self.console_errors
+        assert self.failed == [], self.failed
+        assert self.foreign == [], self.foreign
+        assert self.dialogs == [], self.dialogs

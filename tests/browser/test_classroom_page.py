@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Watch
-from pagekit import open_page, shot
+from pagekit import Watch, open_page, shot
 
 pytestmark = pytest.mark.browser
 

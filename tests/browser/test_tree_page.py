@@ -117,7 +117,7 @@ def test_label_changes_the_loss_and_a_link_reproduces_it(page, context, server_u
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")  # backward at node 1
     # the URL follows the player within 200 ms (state.js replaces it at most 5x a second)
-    page.wait_for_function("() => location.search.includes('phase=backward')")
+    page.wait_for_function("() => location.search === '?' + window.__unrolled.state.toQuery()")
     seen = (page.url, page.text_content(".step-title"), page.input_value("#label-select"))
     other = context.new_page()
     open_page(other, page.url)

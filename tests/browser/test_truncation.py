@@ -9,8 +9,7 @@ import urllib.request
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from conftest import Watch
-from pagekit import open_page, shot
+from pagekit import Watch, open_page, shot
 
 pytestmark = pytest.mark.browser
 

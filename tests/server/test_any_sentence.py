@@ -92,9 +92,10 @@ def test_the_one_token_demos_read_the_first_token_and_name_the_rest(client, mode
     typed = list(text) if kind == "char" else WORDS[text]
     assert trace["tokens"] + trace["tokens_ignored"] == typed  # nothing dropped unsaid
     assert len(trace["tokens"]) == 1 and trace["steps"][0]["token"] == typed[0]
-    first_known = typed[0].lower() in vocab
+    first = vocab.looked_up(typed[0])
+    first_known = first in vocab.tokens
     assert trace["tokens_unknown"] == ([] if first_known else [0])
-    assert trace["steps"][0]["seen_as"] == (typed[0].lower() if first_known else None)
+    assert trace["steps"][0]["seen_as"] == (first if first_known else vocab.unk)
 
 
 @pytest.mark.parametrize("model_id", ["lstm-rhymes", "rnn-rhymes", "gru-rhymes"])

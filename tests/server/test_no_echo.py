@@ -31,6 +31,8 @@ VALID_BODIES = {  # a body each JSON route accepts, so that only the field under
     "/api/seq2seq/whatif": {"model": "rnn-hello", "source": "ab", "t": 0, "focus": 0},
     "/api/tree/trace": {"model": "rnn-hello", "text": "good"},
     "/api/bow/predict": {"model": "bow-question", "text": "you are good"},
+    # a room that does not exist (tests/server/test_rooms.py drives real rooms)
+    "/api/rooms/{code}/state": {"state": {"model": "rnn-hello", "t": 2}},
 }
 
 
