@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import orjson
 from pydantic import ValidationError
 
-from server.core.errors import ApiError
+from server.core.errors import ApiError, describe_validation_errors
 from server.core.schemas import (
     Seq2SeqTraceRequest,
     Seq2SeqWhatIfRequest,
@@ -77,12 +77,11 @@ def _no_nulls(body: dict) -> dict:
 
 
 def _checked(schema, body: dict):
+    """The body as its route reads it; a refusal in the words the server's handler uses."""
     try:
         return schema(**body)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise ApiError(f"{where}: {first['msg']}") from None
+        raise ApiError(describe_validation_errors(e.errors())) from None
 
 
 @dataclass
@@ -119,10 +118,11 @@ class Recorder:
         """POST /api/trace, computed with the gradient-flow matrix (offline.js answers a request
         with or without `flow` from it)."""
         body = _no_nulls(body)
-        req = _checked(TraceRequest, {**body, "flow": True})
-        return self._add(
-            "POST", "/api/trace", body, lambda: ("frames", self.answers.trace(req)), main=main
-        )
+
+        def work():
+            return "frames", self.answers.trace(_checked(TraceRequest, {**body, "flow": True}))
+
+        return self._add("POST", "/api/trace", body, work, main=main)
 
     def projection(self, model: str, layer: int, direction: int) -> None:
         """GET /api/models/{id}/projection (api.js fetchProjection)."""
@@ -185,10 +185,11 @@ class Recorder:
             "tree": TreeTraceRequest,
         }[name]
         body = _no_nulls(body)
-        req = _checked(schema, body)
-        return self._add(
-            "POST", path, body, lambda: ("json", self.answers.kind(name, req)), main=main
-        )
+
+        def work():
+            return "json", self.answers.kind(name, _checked(schema, body))
+
+        return self._add("POST", path, body, work, main=main)
 
 
 # -- what the page asks, state by state ---------------------------------------------------

@@ -148,6 +148,15 @@ def test_cli_exports_html_from_another_directory(tmp_path, offline):
     assert r.returncode == 0, r.stderr
     page = offline().open(tmp_path / "v.html")
     assert position(page) == [2, "forward"]
+    # an encoder–decoder too: the file plays its trace offline
+    r = run_cli(["--model", "gru-reverse-attention", "--text", "abc", "-o", "x.html"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    page = offline().open(tmp_path / "x.html")
+    out = page.evaluate("() => window.__unrolled.controller.trace.output.text")
+    assert out == "cba" and page.evaluate("() => document.body.dataset.kind") == "seq2seq"
+    page.keyboard.press("ArrowRight")
+    assert position(page) == [1, "forward"]
+    (tmp_path / "x.html").unlink()
     bad = run_cli(["--model", "no-such-model", "-o", "x.html"], tmp_path)
     assert bad.returncode != 0 and "no model with that id" in bad.stderr
     assert not (tmp_path / "x.html").exists()

@@ -24,10 +24,15 @@ def offline(browser):
     yield from offline_pages(browser)
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, panel: str | None = None) -> None:
+    """Screenshots at 1024×768 and 1920×1080, `panel` scrolled to under the sticky bars."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for w, h in ((1024, 768), (1920, 1080)):
         page.set_viewport_size({"width": w, "height": h})
+        if panel:
+            page.eval_on_selector(
+                panel, "e => e.closest('.panel').scrollIntoView({block: 'start'})"
+            )
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / f"export-{name}-{w}.png"))
 
@@ -67,7 +72,7 @@ def test_path_of_h_with_an_overlay(tmp_path, offline, server_url):
     page.keyboard.press("ArrowRight")
     assert position(page) == [2, "forward"]
     assert page.eval_on_selector(".path-cursor.main", "r => Number(r.getAttribute('cx'))") != ring
-    shot(page, "path")
+    shot(page, "path", "#view-path")
     # another second sentence is a new trace: the file says it needs the server
     page.fill(".path-overlay-input", "good you are")
     page.press(".path-overlay-input", "Enter")
@@ -97,7 +102,7 @@ def test_finding_units_with_a_span(tmp_path, offline, server_url):
     page.keyboard.press("Enter")
     page.keyboard.press("Shift+ArrowRight")
     assert page.evaluate("() => window.__unrolled.state.span") == "18-19"
-    shot(page, "units")
+    shot(page, "units", "#view-units")
 
 
 def test_the_cell_diagram_forward_and_backward(tmp_path, offline, server_url):
@@ -112,7 +117,7 @@ def test_the_cell_diagram_forward_and_backward(tmp_path, offline, server_url):
         assert tr["steps"][t] == live["steps"][t] and tr["backward"][t] == live["backward"][t]
         check_wires(page, tr, t, unit, phase)
         if phase == "backward":
-            shot(page, "diagram-backward")
+            shot(page, "diagram-backward", "#view-diagram")
 
 
 def order_cells(page) -> dict:
@@ -143,10 +148,12 @@ def check_order(page, server_url, bow: str, a: str, b: str) -> None:
 
 
 def test_order_matters(tmp_path, offline, server_url):
-    page = offline().open(export(tmp_path, "order.html", model=Q, text="are you good", view="order"))
+    page = offline().open(
+        export(tmp_path, "order.html", model=Q, text="are you good", view="order")
+    )
     check_order(page, server_url, "bow-question", "you are good", "are you good")
     assert page.get_attribute("#view-order", "data-same-vector") == "1"
-    shot(page, "order")
+    shot(page, "order", "#view-order")
     # the other bag-of-words model's own pair is in the file too
     page.select_option("#order-model", "bow-sentiment")
     check_order(page, server_url, "bow-sentiment", "it was good , not bad", "it was bad , not good")
@@ -176,7 +183,9 @@ def test_encoder_decoder_with_attention_and_a_whatif(tmp_path, offline, server_u
     body = {"model": ATTN, "source": src, "top_k": 5}
     live = api(server_url, "/api/seq2seq/trace", body)
     T = len(live["decoder"])
-    page = offline().open(export(tmp_path, "s2s.html", model=ATTN, text=src, whatif="1:0,1,1,0,0,0"))
+    page = offline().open(
+        export(tmp_path, "s2s.html", model=ATTN, text=src, whatif="1:0,1,1,0,0,0")
+    )
     tr = page.evaluate("() => window.__unrolled.controller.trace")
     for part in ("encoder", "decoder", "alpha", "output", "backward"):
         assert tr[part] == live[part], part
@@ -232,7 +241,9 @@ def test_a_tree_plays_up_and_down(tmp_path, offline, server_url):
 
 
 def test_presentation_mode_offline(tmp_path, offline):
-    page = offline().open(export(tmp_path, "present.html", model="rnn-hello", text="hello", present=1))
+    page = offline().open(
+        export(tmp_path, "present.html", model="rnn-hello", text="hello", present=1)
+    )
     assert page.evaluate("() => document.body.classList.contains('present')")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
