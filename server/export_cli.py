@@ -39,7 +39,6 @@ STATE_OPTIONS = (
     ("tmode", str, "chunked or sliding (with --truncate)"),
     ("overlay", str, "Path of h: a second sentence drawn on the same axes"),
     ("span", str, "Find units: the steps a-b scored"),
-    ("target", str, "encoder–decoder: the target (teacher forcing); tree: the root's label"),
     ("whatif", str, "encoder–decoder: an attention what-if, t:s or t:a0,a1,..."),
     ("present", int, "1: presentation mode"),
 )
@@ -59,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other state property of the page's URL (repeatable)",
+        help="any other state property of the page's URL (repeatable), e.g. target=cba (an "
+        "encoder–decoder's teacher-forcing target, a tree's root label)",
     )
     p.add_argument("--page", choices=sorted(PAGES), default="explorer", help="explorer or embed")
     p.add_argument("--format", choices=FORMATS, default="html", help="default html")
