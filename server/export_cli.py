@@ -3,6 +3,7 @@
     unrolled export --model lstm-rhymes --text "twinkle twinkle" -o view.html
     unrolled export --model rnn-hello --text hello --view gradients --phase backward -o v.html
     unrolled export --model rnn-hello --text hello --format gif --steps 0-4 -o hello.gif
+    unrolled export --model gru-reverse-attention --text abc --whatif 0:2 -o attention.html
 
 No server runs: the trace is computed here with the engine (server.export.view.in_process),
 from any directory (the models come from the package and the data directory). png, svg, gif
@@ -28,7 +29,7 @@ STATE_OPTIONS = (
     ("text", str, "the sentence (default: the model's example)"),
     ("step", int, "the step t shown (default 0)"),
     ("phase", str, "forward or backward (default forward)"),
-    ("view", str, "the tab shown: heatmaps, gradients, compare, generate, ..."),
+    ("view", str, "the tab shown: heatmaps, gradients, compare, path, units, diagram, order"),
     ("layer", int, "the layer shown (-1 = top)"),
     ("direction", int, "0 forward, 1 reverse (bidirectional models)"),
     ("unit", int, "the hidden unit selected"),
@@ -36,6 +37,10 @@ STATE_OPTIONS = (
     ("clip", float, "clip the gradient norm to this value"),
     ("truncate", int, "truncated BPTT with k steps"),
     ("tmode", str, "chunked or sliding (with --truncate)"),
+    ("overlay", str, "Path of h: a second sentence drawn on the same axes"),
+    ("span", str, "Find units: the steps a-b scored"),
+    ("whatif", str, "encoder–decoder: an attention what-if, t:s or t:a0,a1,..."),
+    ("present", int, "1: presentation mode"),
 )
 
 
@@ -53,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other state property of the page's URL (repeatable)",
+        help="any other state property of the page's URL (repeatable), e.g. target=cba (an "
+        "encoder–decoder's teacher-forcing target, a tree's root label)",
     )
     p.add_argument("--page", choices=sorted(PAGES), default="explorer", help="explorer or embed")
     p.add_argument("--format", choices=FORMATS, default="html", help="default html")

@@ -1,13 +1,15 @@
 """One self-contained HTML file: the page's template, its code, styles and plotly.js inline,
-the traces it shows embedded, and a Content-Security-Policy that lets nothing else run.
+the answers to every request it makes embedded (server.export.page_requests), and a
+Content-Security-Policy that lets nothing else run.
 
 The template is rendered as the server renders it (templates/index.html or embed.html), then
 every stylesheet it links becomes a <style>, its module script an import map of data: URLs
 (server.export.bundle) and one inline module, so a stylesheet or module another view adds is
 picked up with no change here. The data (offline.js reads it) is JSON in a non-executable
 <script type="application/json">, with <, >, & and U+2028/9 escaped: no text of a sentence can
-end that element or start markup. Traces travel as gzipped base64 binary frames
-(server.tracing.binary): exact float64, and no user text in clear at all.
+end that element or start markup. Sequence traces travel as gzipped base64 binary frames
+(server.tracing.binary): exact float64; every other answer as gzipped base64 JSON; no user text
+in clear at all, but for the request bodies (escaped JSON).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from server.export import bundle
 from server.web import assets
 
 PAGES = {"explorer": "index.html", "embed": "embed.html"}
-FORMAT = 1  # of the embedded data (docs/contracts.md, "The exported file")
+FORMAT = 2  # of the embedded data (docs/contracts.md, "The exported file")
 
 _LINK = re.compile(r"<link\b[^>]*>", re.I)
 _ATTR = re.compile(r"""\b(rel|href)\s*=\s*"([^"]*)\"""", re.I)
@@ -78,9 +80,10 @@ class OfflineData:
 
     query: str  # the page's state, as its URL query
     models: list[dict]  # GET /api/models' entries for the models it shows
-    traces: list[dict] = field(default_factory=list)  # {"request": ..., "frames": [fwd, bwd]}
+    # the recorded requests: {"method", "path", "body", and "frames" | "json" | "error"}
+    requests: list[dict] = field(default_factory=list)
     page: str = "explorer"
-    compare: bool = False  # the Compare view's traces are among them
+    views: list[str] = field(default_factory=list)  # tabs needing a server whose data is held
 
     def as_json(self) -> dict:
         return {
@@ -88,8 +91,8 @@ class OfflineData:
             "page": self.page,
             "query": self.query,
             "models": self.models,
-            "traces": self.traces,
-            "compare": self.compare,
+            "requests": self.requests,
+            "views": self.views,
         }
 
 

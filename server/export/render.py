@@ -4,7 +4,7 @@ The exported file (server.export.document) is opened from a temporary file with 
 request refused; the page's own image code (static/js/images.js, `window.__unrolled.images`)
 serialises the SVG diagrams with their computed styles and rasterises them, and plotly draws
 its charts, so an image from here is the one the page's buttons give. Frames of a range of
-steps become numbered PNGs or one animated GIF (Pillow).
+steps become numbered PNGs or one animated GIF (Pillow: one palette for all its frames).
 """
 
 from __future__ import annotations
@@ -140,15 +140,27 @@ def _draw(page, fmt, output: Path, target, steps, fps, image) -> str:
             (output / f"frame-{i:03d}.png").write_bytes(png)
         return f"{len(frames)} PNG frames"
     images = [image.open(io.BytesIO(png)).convert("RGB") for png in frames]
-    images[0].save(
+    shared = _palette(image, images)
+    frames_p = [im.quantize(palette=shared, dither=image.Dither.NONE) for im in images]
+    frames_p[0].save(
         output,
         save_all=True,
-        append_images=images[1:],
+        append_images=frames_p[1:],
         duration=round(1000 / fps),
         loop=0,
-        optimize=True,
     )
     return f"GIF of {len(images)} frames"
+
+
+def _palette(image, images):
+    """One palette of 256 colours for every frame, from all of them at once (fast octree, no
+    dithering: flat diagrams stay flat, and no colour of a later frame is missing)."""
+    sheet = image.new("RGB", (max(im.width for im in images), sum(im.height for im in images)))
+    y = 0
+    for im in images:
+        sheet.paste(im, (0, y))
+        y += im.height
+    return sheet.quantize(colors=256, method=image.Quantize.FASTOCTREE, dither=image.Dither.NONE)
 
 
 def _png(data_url: str) -> bytes:

@@ -1,58 +1,73 @@
-"""Which view to export: the page's state query checked (4xx sentences), the traces it needs,
-and the offline data built from them.
+"""Which view to export: the page's state query checked (4xx sentences), every request the
+page will make computed and recorded (server.export.page_requests), and the file built.
 
 The page's state (static/js/state.js) travels as its URL query, verbatim: the exported page
 parses it as the live page does, so a property another view adds needs no change here. Only
-the fields that decide which traces to compute are read here: model, text, clip, truncate,
-tmode, layer, direction and view (the Compare view needs the other cells' traces).
+the fields that decide which requests the page makes are read here (model, text, clip,
+truncate, tmode, layer, direction, view, overlay, target, whatif, bow, order_a, order_b);
+`room` is dropped (a file cannot follow a classroom).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
-
 from server.core.errors import ApiError
-from server.core.schemas import TraceRequest
 from server.core.settings import Settings
+from server.export.answers import Answers, InProcess
 from server.export.document import PAGES, OfflineData, build_html
+from server.export.page_requests import (
+    Recorder,
+    record_seq2seq,
+    record_sequence,
+    record_tree,
+)
 from server.models.registry import Entry, Registry
-from server.tracing.request import Prepared, entry_for
+from server.tracing.request import NO_MODEL, NO_SNAPSHOT, is_snapshot_id
 
 _KEY = re.compile(r"^[a-z][a-z_]{0,31}$")
 MAX_KEYS = 40
-# What each trace's halves are computed by: a Prepared trace -> (forward, backward) binary.
-Halves = Callable[[Prepared], tuple[bytes, bytes]]
+DROPPED = ("room",)  # state properties an exported file does not keep
 
 
 @dataclass
 class ExportView:
-    """A view to export: the state query (cleaned) and the traces it needs."""
+    """A view to export: the state query (cleaned), its model and the numbers read from it."""
 
     query: dict[str, str]
     page: str
-    main: TraceRequest
-    compare: list[TraceRequest]
+    entry: Entry
+    numbers: dict  # clip, truncate, layer, direction (None: not given)
 
     @property
     def query_string(self) -> str:
         return urlencode(self.query)
 
+    @property
+    def model(self) -> str:
+        return self.entry.id
 
-def _number(query: Mapping[str, str], name: str, kind, positive: bool = True):
+    @property
+    def text(self) -> str:
+        return self.query["text"]
+
+
+def _number(query: Mapping[str, str], name: str, kind, low: float | None = 0, default=None):
+    """A number of the state, None (or `default`) when left out; above `low` (None: any)."""
     raw = (query.get(name) or "").strip()
     if raw == "":
-        return None
+        return default
     try:
         value = kind(raw)
     except ValueError:
         raise ApiError(f"{name} must be a {kind.__name__} number.") from None
-    if positive and not value > 0:
+    if low == 0 and not value > 0:
         raise ApiError(f"{name} must be above 0 (leave it out for none).")
+    if low is not None and low != 0 and value < low:
+        raise ApiError(f"{name} must be {low:g} or above.")
     return value
 
 
@@ -70,49 +85,34 @@ def parse_view(
             raise ApiError("State property names are lower-case letters and _ (e.g. text, t).")
         if len(value) > s.max_text_chars:
             raise ApiError(f"{key}: at most {s.max_text_chars} characters.")
-        clean[key] = value
+        if key not in DROPPED:
+            clean[key] = value
     model_id = clean.get("model", "")
     if not model_id:
         raise ApiError("model is required: a model id from /api/models.")
-    entry = entry_for(registry, model_id)  # 404 unknown; 422 a kind this export cannot show
-    text = clean.get("text") or entry.summary()["example"]
-    clean["text"] = text
-    clip = _number(clean, "clip", float)
-    truncate = _number(clean, "truncate", int)
-    layer = _number(clean, "layer", int, positive=False)
-    direction = _number(clean, "direction", int, positive=False)
-    tmode = clean.get("tmode") or "chunked"
-    fields = dict(model=model_id, text=text, clip=clip, truncate=truncate)
-    try:
-        main = TraceRequest(
-            **fields,
-            truncate_mode=tmode,
-            layer=-1 if layer is None else layer,
-            direction=direction or 0,
-            top_k=5,
-            flow=True,
-        )
-        compare = [
-            TraceRequest(**{**fields, "model": other.id}, top_k=3)
-            for other in comparable(registry.list(), entry)
-            if clean.get("view") == "compare"
-        ]
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise ApiError(f"{where}: {first['msg']}") from None
-    return ExportView(clean, page, main, compare)
+    entry = registry.get(model_id)
+    if entry is None:
+        raise ApiError(NO_SNAPSHOT if is_snapshot_id(model_id) else NO_MODEL, 404)
+    clean["text"] = clean.get("text") or entry.summary()["example"]
+    numbers = {
+        "clip": _number(clean, "clip", float),
+        "truncate": _number(clean, "truncate", int),
+        "layer": _number(clean, "layer", int, low=-1, default=-1),
+        "direction": _number(clean, "direction", int, low=None, default=0),
+    }
+    if clean.get("tmode", "chunked") not in ("chunked", "sliding"):
+        raise ApiError("tmode must be chunked or sliding.")
+    return ExportView(clean, page, entry, numbers)
 
 
 def comparable(entries: list[Entry], current: Entry) -> list[Entry]:
-    """The models the Compare view shows beside `current` (static/js/views/compare.js's
-    pickComparable: per cell kind the closest model, if it reads the same vocabulary)."""
+    """The models the Compare view traces (static/js/views/compare.js's pickComparable): per
+    cell kind the closest model (the current one for its own kind), if it reads the same
+    vocabulary."""
     ref = current.summary()
     picks = []
     for kind in ("rnn", "lstm", "gru"):
-        same = [
-            e.summary() for e in entries if e.kind == "sequence" and e.model.config.cell == kind
-        ]
+        same = [e.summary() for e in entries if e.summary()["cell"] == kind]
 
         def score(m: dict) -> int:
             return (
@@ -128,7 +128,6 @@ def comparable(entries: list[Entry], current: Entry) -> list[Entry]:
         best = same[0] if same else None
         if (
             best
-            and best["id"] != ref["id"]
             and best["vocab_kind"] == ref["vocab_kind"]
             and best["vocab_size"] == ref["vocab_size"]
         ):
@@ -136,51 +135,36 @@ def comparable(entries: list[Entry], current: Entry) -> list[Entry]:
     return picks
 
 
-def _record(req: TraceRequest) -> dict:
-    """How offline.js finds a trace for the page's request."""
-    return req.model_dump(
-        include={"model", "text", "clip", "truncate", "truncate_mode", "layer", "direction"}
-    )
-
-
-def offline_data(view: ExportView, registry: Registry, halves: list[tuple[bytes, bytes]]):
-    """The OfflineData for `view`, given each trace's (forward, backward) binary halves in the
-    order of `requests(view)`."""
-    from server.export.bundle import packed
-
-    reqs = requests(view)
-    ids = []
-    for r in reqs:
-        if r.model not in ids:
-            ids.append(r.model)
-    models = [registry.get(i).summary() for i in ids]
-    traces = [
-        {"request": _record(r), "frames": [packed(f), packed(b)]}
-        for r, (f, b) in zip(reqs, halves, strict=True)
-    ]
+def record(view: ExportView, answers: Answers) -> OfflineData:
+    """Every request the exported page makes, computed by `answers`, as its OfflineData."""
+    rec = Recorder(answers)
+    entry, q = view.entry, view.query
+    shown = [entry]
+    if entry.kind == "seq2seq":
+        record_seq2seq(rec, q, entry)
+    elif entry.kind == "tree":
+        record_tree(rec, q, entry)
+    else:
+        compare = []
+        if view.page == "explorer" and q.get("view") == "compare":
+            compare = comparable(answers.registry.list(), entry)
+            shown += [e for e in compare if e.id != entry.id]
+        record_sequence(rec, q, entry, view.numbers, view.page, compare)
     return OfflineData(
-        view.query_string, models, traces, page=view.page, compare=bool(view.compare)
+        view.query_string,
+        [e.summary() for e in shown],
+        [r.as_json() for r in rec.table],
+        page=view.page,
+        views=rec.views,
     )
 
 
-def requests(view: ExportView) -> list[TraceRequest]:
-    return [view.main, *view.compare]
+def export_html(view: ExportView, registry: Registry, s: Settings, answers) -> str:
+    """The exported file for `view`, each answer computed by `answers` (in this process for
+    the command line and the notebook, through the server's services for the route)."""
+    return build_html(record(view, answers.bind(registry)), s)
 
 
-def export_html(view: ExportView, registry: Registry, s: Settings, halves: Halves) -> str:
-    """The exported file for `view`, each trace computed by `halves` (in this process for the
-    command line, through the trace service for the route)."""
-    from server.tracing.request import prepare
-
-    computed = [halves(prepare(r, registry, s)) for r in requests(view)]
-    return build_html(offline_data(view, registry, computed), s)
-
-
-def in_process(s: Settings) -> Halves:
-    """Compute traces here, with the engine (the command line, the notebook)."""
-    from server.tracing.build import build
-
-    def halves(p: Prepared) -> tuple[bytes, bytes]:
-        return build(p, s, "forward-binary").payload, build(p, s, "backward-binary").payload
-
-    return halves
+def in_process(s: Settings) -> InProcess:
+    """Compute the answers here, with the engine (the command line, the notebook)."""
+    return InProcess(s)

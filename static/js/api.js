@@ -1,8 +1,9 @@
 // Talking to the server: fetch for models and traces, a WebSocket for streamed traces and live typing.
+// Every JSON request of the page goes through `request` below: in an exported file (offline.js)
+// it is answered from the requests the file recorded, or refused as needing the live server.
 
 import { unpackFrames } from "./binary.js";
-// An exported file has no server: it answers from the data it holds (offline.js).
-import { offline, offlineModels, offlineTrace, needsServer } from "./offline.js";
+import { offline, offlineModels, offlineAnswer, needsServer } from "./offline.js";
 
 async function json(resp) {
   if (!resp.ok) {
@@ -15,22 +16,32 @@ async function json(resp) {
     err.status = resp.status;
     throw err;
   }
-  return resp.json();
+  const text = await resp.text();   // a 204 (or any empty answer) is null
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * One request with an optional JSON body; the JSON reply (a 4xx/5xx throws an Error with the
+ * server's detail and its `status`). `headers` adds to the JSON content type.
+ */
+export async function request(method, url, { body, signal, headers = {} } = {}) {
+  if (offline) return offlineAnswer(method, url, body);
+  const init = { method, signal, headers: { ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  return json(await fetch(url, init));
 }
 
 /** POST a JSON body, answer the JSON reply (a 4xx/5xx throws an Error with the server's detail). */
-export async function postJson(url, body, signal) {
-  return json(await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  }));
+export function postJson(url, body, signal) {
+  return request("POST", url, { body, signal });
 }
 
 export async function fetchModels() {
   if (offline) return offlineModels();
-  return json(await fetch("/api/models"));
+  return request("GET", "/api/models");
 }
 
 /** The POST /api/trace body (contracts §4) from the page state. */
@@ -51,59 +62,40 @@ export function traceRequest(state, model = state.model) {
 }
 
 /** The PCA of one cell's hidden state (GET /api/models/{id}/projection): the path view's axes. */
-export async function fetchProjection(model, layer, direction) {
+export function fetchProjection(model, layer, direction) {
   const q = new URLSearchParams({ layer: String(layer), direction: String(direction) });
-  return json(await fetch(`/api/models/${encodeURIComponent(model)}/projection?${q}`));
+  return request("GET", `/api/models/${encodeURIComponent(model)}/projection?${q}`);
 }
 
-export async function fetchTrace(body, signal) {
-  if (offline) return offlineTrace(body);
-  return json(await fetch("/api/trace", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  }));
+export function fetchTrace(body, signal) {
+  return request("POST", "/api/trace", { body, signal });
 }
 
 /** Generate text (POST /api/sample): every step's input, distribution and draw. */
 export async function fetchSample(body, signal) {
   if (offline) throw needsServer("Generating text");
-  return json(await fetch("/api/sample", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  }));
+  return request("POST", "/api/sample", { body, signal });
 }
 
 /** One model's details, with its vocabulary (GET /api/models/{id}). */
-export async function fetchModel(id) {
-  return json(await fetch(`/api/models/${encodeURIComponent(id)}`));
+export function fetchModel(id) {
+  return request("GET", `/api/models/${encodeURIComponent(id)}`);
 }
 
 /** The bag-of-words companions (GET /api/bow). */
-export async function fetchBowModels() {
-  return json(await fetch("/api/bow"));
+export function fetchBowModels() {
+  return request("GET", "/api/bow");
 }
 
 /** A bag-of-words answer beside its recurrent companion's (POST /api/bow/predict). */
-export async function predictBow(body) {
-  return json(await fetch("/api/bow/predict", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  }));
+export function predictBow(body) {
+  return request("POST", "/api/bow/predict", { body });
 }
 
 /** Finite-difference check of one gradient entry (server computes both sides). */
 export async function gradcheck(body) {
   if (offline) throw needsServer("The gradient check");
-  return json(await fetch("/api/gradcheck", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  }));
+  return request("POST", "/api/gradcheck", { body });
 }
 
 /**

@@ -23,18 +23,38 @@ function background() {
   return bg && bg !== "rgba(0, 0, 0, 0)" ? bg : "#ffffff";
 }
 
-/** An <svg> element as standalone SVG text: each element's computed style written inline. */
+// Inherited properties: a child whose value is its parent's needs nothing written.
+const NOT_INHERITED = new Set(["opacity", "display"]);
+
+/**
+ * An <svg> element as standalone SVG text: each element's computed style, written once per
+ * distinct style as a class of one <style> block (a thousand heat cells share a few dozen), and
+ * only where it differs from what the element would inherit: a small text that an <img>
+ * rasterises quickly (the frames of a GIF).
+ */
 export function svgText(root) {
   const clone = root.cloneNode(true);
   const src = [root, ...root.querySelectorAll("*")], dst = [clone, ...clone.querySelectorAll("*")];
+  const computed = new Map();     // source element -> {prop: value}
+  const classes = new Map();      // style text -> class name
   src.forEach((node, i) => {
     const cs = getComputedStyle(node);
+    const values = {};
+    const parent = node === root ? null : computed.get(node.parentElement);
     const style = [];
     for (const [prop, initial] of Object.entries(PROPS)) {
       const v = cs.getPropertyValue(prop);
-      if (v && v !== initial) style.push(`${prop}:${v}`);
+      values[prop] = v;
+      const inherited = parent && !NOT_INHERITED.has(prop) ? parent[prop] : initial;
+      if (v && v !== inherited) style.push(`${prop}:${v}`);
     }
-    dst[i].setAttribute("style", style.join(";"));
+    computed.set(node, values);
+    dst[i].removeAttribute("style");
+    dst[i].removeAttribute("class");
+    if (!style.length) return;
+    const text = style.join(";");
+    if (!classes.has(text)) classes.set(text, `s${classes.size}`);
+    dst[i].setAttribute("class", classes.get(text));
   });
   const box = root.getBoundingClientRect();
   const w = Number(root.getAttribute("width")) || Math.ceil(box.width);
@@ -43,9 +63,12 @@ export function svgText(root) {
   clone.setAttribute("width", w);
   clone.setAttribute("height", h);
   if (!clone.getAttribute("viewBox")) clone.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  const sheet = document.createElementNS(SVG_NS, "style");
+  sheet.textContent = [...classes].map(([text, name]) => `.${name}{${text}}`).join("\n");
   const bg = document.createElementNS(SVG_NS, "rect");
   for (const [k, v] of Object.entries({ x: 0, y: 0, width: "100%", height: "100%", fill: background() })) bg.setAttribute(k, v);
   clone.insertBefore(bg, clone.firstChild);
+  clone.insertBefore(sheet, clone.firstChild);
   return new XMLSerializer().serializeToString(clone);
 }
 
@@ -106,18 +129,36 @@ export async function pngOf(target, scale = 2) {
 
 const nextPaint = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 
-/** The steps from `first` to `last` (as the player plays them in this phase) as PNG data: URLs. */
+const IN_FLIGHT = 2;   // frames being rasterised at once while the next ones are serialised
+
+/**
+ * The steps from `first` to `last` (as the player plays them in this phase) as PNG data: URLs.
+ * Transitions are off meanwhile (each frame shows its step's final look, not a fade half-way);
+ * a diagram is serialised as soon as its step is set (the views draw synchronously) and
+ * rasterised while the next steps are serialised; a chart waits for plotly to draw each step.
+ */
 export async function framesOf(state, target, first, last, scale = 1) {
   const ts = [];
   for (let t = first; t <= last; t++) ts.push(t);
   if (state.phase === "backward") ts.reverse();
   const out = [];
-  for (const t of ts) {
-    state.set({ t });
-    await nextPaint();
-    out.push(await pngOf(target, scale));
+  const root = document.documentElement;
+  root.classList.add("no-transitions");
+  try {
+    for (const t of ts) {
+      state.set({ t });
+      if (DIAGRAMS[target]) {
+        if (out.length >= IN_FLIGHT) await out[out.length - IN_FLIGHT];
+        out.push(svgToPng(svgText(diagram(target)), scale));
+      } else {
+        await nextPaint();
+        out.push(await pngOf(target, scale));
+      }
+    }
+    return await Promise.all(out);
+  } finally {
+    root.classList.remove("no-transitions");
   }
-  return out;
 }
 
 async function pixels(dataUrl) {

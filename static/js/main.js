@@ -216,7 +216,7 @@ function bindExplorer(models) {
   bindCopy(state);
   bindDownload(state, { button: $("download-view"), status: $("copy-status") });
   compare.setModels(models);
-  bindTrain();
+  if (!offline) bindTrain();   // an exported file says the panel needs the server (offline.js)
   $("import-form").append(importForm());
   new ImportPanel($("import-panel"), { onImported: async (model) => {
     const fresh = await fetchModels();

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from exportkit import export, offline_pages, position
 from pagekit import CHROMIUM, SCREENSHOTS
 
 from server.core.settings import Settings
@@ -20,68 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "</script><img src=x onerror=alert(1)><script>alert(2)</script>\u2028"
 
 
-def export(tmp_path: Path, name: str, **query) -> Path:
-    s = Settings(data_dir=tmp_path / "data")
-    registry = Registry(s.data_dir)
-    view = parse_view({k: str(v) for k, v in query.items()}, registry, s)
-    path = tmp_path / name
-    path.write_text(export_html(view, registry, s, in_process(s)), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
-def offline_browser(browser):
-    """conftest's Chromium (one Playwright per session: a second one cannot start beside it)."""
-    return browser
-
-
-class Offline:
-    """A page on which any request that is not file:, data: or blob: is refused and recorded."""
-
-    def __init__(self, browser, viewport=(1280, 800)):
-        self.ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        self.page = self.ctx.new_page()
-        self.errors, self.refused, self.dialogs = [], [], []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.route("**/*", self._route)
-
-    def _route(self, route):
-        if route.request.url.startswith(("file:", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            self.refused.append(route.request.url)
-            route.abort()
-
-    def open(self, path: Path):
-        self.page.goto(path.as_uri())
-        self.page.wait_for_selector("body[data-ready='1']", timeout=30000)
-        return self.page
-
-    def close(self):
-        assert self.errors == [], self.errors
-        assert self.refused == [], self.refused
-        assert self.dialogs == [], self.dialogs
-        self.ctx.close()
-
-
-@pytest.fixture
-def offline(offline_browser):
-    made = []
-
-    def new(viewport=(1280, 800)):
-        o = Offline(offline_browser, viewport)
-        made.append(o)
-        return o
-
-    yield new
-    for o in made:
-        o.close()
-
-
-def position(page):
-    return page.evaluate("() => [window.__unrolled.state.t, window.__unrolled.state.phase]")
+def offline(browser):
+    """new(viewport) -> an Offline page (conftest's Chromium: one Playwright per session)."""
+    yield from offline_pages(browser)
 
 
 def test_export_replays_both_passes_offline_with_the_keyboard(tmp_path, offline):
@@ -111,6 +54,12 @@ def test_export_replays_both_passes_offline_with_the_keyboard(tmp_path, offline)
     note = page.locator("[data-offline-note='generate']")
     assert note.is_visible() and "needs the live server" in note.inner_text()
     assert page.locator("#text-input").is_disabled()
+    # the Train panel and the classroom need the server, and say so
+    page.click("#train-panel summary")
+    train = page.locator("[data-offline-note='train']")
+    assert train.is_visible() and "Training a model needs the live server" in train.inner_text()
+    assert page.locator("#room-button").is_disabled()
+    assert "needs the live server" in page.get_attribute("#room-button", "title")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for w, h in ((1024, 768), (1920, 1080)):
         page.set_viewport_size({"width": w, "height": h})
@@ -199,6 +148,15 @@ def test_cli_exports_html_from_another_directory(tmp_path, offline):
     assert r.returncode == 0, r.stderr
     page = offline().open(tmp_path / "v.html")
     assert position(page) == [2, "forward"]
+    # an encoder–decoder too: the file plays its trace offline
+    r = run_cli(["--model", "gru-reverse-attention", "--text", "abc", "-o", "x.html"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    page = offline().open(tmp_path / "x.html")
+    out = page.evaluate("() => window.__unrolled.controller.trace.output.text")
+    assert out == "cba" and page.evaluate("() => document.body.dataset.kind") == "seq2seq"
+    page.keyboard.press("ArrowRight")
+    assert position(page) == [1, "forward"]
+    (tmp_path / "x.html").unlink()
     bad = run_cli(["--model", "no-such-model", "-o", "x.html"], tmp_path)
     assert bad.returncode != 0 and "no model with that id" in bad.stderr
     assert not (tmp_path / "x.html").exists()

@@ -8,11 +8,11 @@ import re
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.api.deps import RateLimited, RegistryDep, SettingsDep, TracesDep
+from server.api.deps import RateLimited, RegistryDep, SettingsDep
 from server.core.errors import ApiError
 from server.core.schemas import refusals
-from server.export.document import build_html
-from server.export.view import offline_data, parse_view, requests
+from server.export.answers import ThroughServer
+from server.export.view import export_html, parse_view
 
 router = APIRouter(prefix="/api", tags=["export"])
 
@@ -29,28 +29,23 @@ def filename(model: str, text: str) -> str:
     response_class=HTMLResponse,
     summary="Download a view as one HTML file that works offline",
 )
-async def export(
-    request: Request, settings: SettingsDep, registry: RegistryDep, traces: TracesDep
-) -> Response:
+async def export(request: Request, settings: SettingsDep, registry: RegistryDep) -> Response:
     """The query is the page's own state query (`/?model=...&text=...&t=3&view=gradients`);
     `page=embed` exports the compact embed view. The file holds the page's code, its styles,
-    plotly.js and the traces the view shows, and needs no network (docs/embedding.md)."""
+    plotly.js and the answer to every request the view makes (its traces, the projection, the
+    Order tab's answers, a what-if ...: docs/contracts.md, "The exported file"), and needs no
+    network (docs/embedding.md)."""
     query = dict(request.query_params)
     page = query.pop("page", "explorer")
+    answers = ThroughServer(request.app.state, asyncio.get_running_loop())
     try:
         view = parse_view(query, registry, settings, page=page)
-        halves = []
-        for req in requests(view):
-            prepared = traces.prepare(req)
-            forward = await traces.compute(prepared, "forward-binary")
-            backward = await traces.compute(prepared, "backward-binary")
-            halves.append((forward.payload, backward.payload))
-        data = offline_data(view, registry, halves)
-        # plotly.js is packed once per process; assembling the file takes a few ms after that
-        html = await asyncio.to_thread(build_html, data, settings)
+        # in a thread: the traces go through the trace service (its cache, bound and
+        # processes) on this event loop; the projection fit and the packing do not block it
+        html = await asyncio.to_thread(export_html, view, registry, settings, answers)
     except ApiError as e:
         raise HTTPException(e.status, str(e)) from e
-    name = filename(view.main.model, view.main.text)
+    name = filename(view.model, view.text)
     return Response(
         html,
         media_type="text/html; charset=utf-8",

@@ -7,29 +7,20 @@
 import { el, clear, debounce } from "../dom.js";
 import { TrainForm } from "./train_form.js";
 import { LossCurve } from "./train_curve.js";
+import { request, fetchModel } from "../api.js";
 
 const POLL_MS = 400;
 const PICK_MS = 120;               // a dragged scrubber traces once it rests
 const FINISHED = ["done", "cancelled", "failed"];
 const JOB_KEY = "unrolled-train-job";  // the job survives a reload of the page (this tab only)
 
-async function call(method, url, body) {
-  const resp = await fetch(url, { method, headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined });
-  let answer = null;
-  try { answer = await resp.json(); } catch { /* not JSON */ }
-  if (!resp.ok) {
-    const err = new Error(answer && typeof answer.detail === "string" ? answer.detail : `${resp.status} ${resp.statusText}`);
-    err.status = resp.status;
-    throw err;
-  }
-  return answer;
+/** Every request of the panel: through api.js (an exported file refuses them all). */
+function call(method, url, body) {
+  return request(method, url, body ? { body } : {});
 }
 
 /** A model's detail (GET /api/models/{id}): a training snapshot's too. */
-export function fetchModel(id) {
-  return call("GET", `/api/models/${encodeURIComponent(id)}`);
-}
+export { fetchModel };
 
 function duration(s) {
   if (s == null) return "–";
