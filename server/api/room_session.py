@@ -1,4 +1,4 @@
-"""One socket of /ws/room/{code} (docs/contracts.md section 8).
+"""One socket of /ws/room/{code} (docs/contracts.md section 14).
 
 Every socket joins as a student and at once gets the room's current state (a late joiner
 too), then each state the teacher publishes. A socket that sends the room's secret

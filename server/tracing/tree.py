@@ -1,6 +1,6 @@
 """The tree network's trace: a sentence (bracketed, or plain and read right-branching) parsed
 once, then engine/tree.py forward and backward through structure, as plain JSON
-(docs/contracts.md section 13). Words the vocabulary does not know follow the sequence models'
+(docs/contracts.md section 11). Words the vocabulary does not know follow the sequence models'
 rule (normalisation, then <unk> or the zero vector), and the trace says which."""
 
 from __future__ import annotations

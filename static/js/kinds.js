@@ -1,6 +1,6 @@
 // Model kinds other than the sequence models (GET /api/models' `kind`): which route traces them,
 // the request made from the State, and the timeline the player walks. The sequence models keep
-// the controller's own path (/ws, POST /api/trace); these go by POST (contracts §11–13).
+// the controller's own path (/ws, POST /api/trace); these go by POST (contracts §9–11).
 import { postJson } from "./api.js";
 
 const TOP_K = 5;

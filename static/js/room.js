@@ -1,4 +1,4 @@
-// The socket of a classroom room (/ws/room/{code}, contracts.md §8): connects, reconnects after a
+// The socket of a classroom room (/ws/room/{code}, contracts.md §14): connects, reconnects after a
 // dropped network (not after a refusal or a closed room), and hands each message on.
 
 const RETRY_MS = [500, 1000, 2000, 4000, 8000];

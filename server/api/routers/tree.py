@@ -1,5 +1,5 @@
 """POST /api/tree/trace: a recursive network over a sentence's tree, forward and backward
-through structure (docs/contracts.md section 13)."""
+through structure (docs/contracts.md section 11)."""
 
 from fastapi import APIRouter
 from fastapi.responses import Response

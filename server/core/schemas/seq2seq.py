@@ -68,7 +68,7 @@ class Seq2SeqWhatIfRequest(Seq2SeqTraceRequest):
 
 
 class Seq2SeqTrace(BaseModel):
-    """POST /api/seq2seq/trace's answer (every field: docs/contracts.md section 11)."""
+    """POST /api/seq2seq/trace's answer (every field: docs/contracts.md section 9)."""
 
     model_config = ConfigDict(extra="allow")
     model: str
@@ -84,7 +84,7 @@ class Seq2SeqTrace(BaseModel):
 
 
 class Seq2SeqWhatIf(BaseModel):
-    """POST /api/seq2seq/whatif's answer (docs/contracts.md section 12)."""
+    """POST /api/seq2seq/whatif's answer (docs/contracts.md section 10)."""
 
     model_config = ConfigDict(extra="allow")
     intervention: Literal[True]
@@ -119,7 +119,7 @@ class TreeTraceRequest(BaseModel):
 
 
 class TreeTrace(BaseModel):
-    """POST /api/tree/trace's answer (docs/contracts.md section 13)."""
+    """POST /api/tree/trace's answer (docs/contracts.md section 11)."""
 
     model_config = ConfigDict(extra="allow")
     model: str
