@@ -1,6 +1,6 @@
 """The encoder–decoder's trace and what-if: a request checked once (PreparedSeq2Seq), then the
 engine's run (engine/seq2seq.py, engine/seq2seq_decode.py) as plain JSON
-(docs/contracts.md sections 11 and 12).
+(docs/contracts.md sections 9 and 10).
 
 The source follows the sequence models' rule for unknown tokens (server.tracing.request): the
 vocabulary's normalisation, then <unk> or the zero vector, and the trace says which. A teacher-

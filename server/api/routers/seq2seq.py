@@ -1,5 +1,5 @@
 """POST /api/seq2seq/trace and /api/seq2seq/whatif: an encoder–decoder, forward and backward,
-and the attention what-if (docs/contracts.md sections 11 and 12)."""
+and the attention what-if (docs/contracts.md sections 9 and 10)."""
 
 from fastapi import APIRouter
 from fastapi.responses import Response
