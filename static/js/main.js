@@ -66,7 +66,7 @@ let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
-window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
+window.__unrolled = { state, player, controller, unrolled };    // for the browser tests and the benchmark
 // PNG/SVG/GIF of the diagrams; the command line draws its images with the same functions
 window.__unrolled.images = bindImages(state, controller, { status: $("copy-status") || $("ledger") });
 

@@ -17,11 +17,11 @@ const BAR_H = 24;
 const TRUNC_BAND = 30;           // above the network when truncated: chunk labels, or the window
 const CARRIED = "h carried, gradient stopped (detached)";
 
-function arrowHead(id, color, size = 11) {
+function arrowHead(id, color, size = 11, opacity = null) {
   // userSpaceOnUse: a thick gradient arrow keeps a normal-sized head
   const m = svg("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: size, markerHeight: size,
     orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" });
-  m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color }));
+  m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color, "fill-opacity": opacity }));
   return m;
 }
 
@@ -56,7 +56,7 @@ export class UnrolledView {
     this.cols = [];
     container.addEventListener("scroll", () => this.pin(), { passive: true });
     container.addEventListener("click", (ev) => {
-      if (this.selectRow(ev.target)) return;
+      if (this.selectRow(ev.target) || this.selectCell(ev)) return;
       const col = ev.target.closest("[data-t]");
       if (!col) return;
       const patch = { t: Number(col.dataset.t) };
@@ -66,6 +66,11 @@ export class UnrolledView {
       }
       state.set(patch);
     });
+    // A compact cell (painted on the stack's canvas) has its tooltip and pointer from its position.
+    container.addEventListener("mousemove", (ev) => this.hover(ev), { passive: true });
+    // The canvas takes its colours from the theme.
+    state.addEventListener("change", (e) => { if (e.detail.changed.includes("theme")) this.repaintStack(); });
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.repaintStack());
     // The row buttons are keyboard buttons too (Tab to one, Enter or Space); Space must not
     // also start the player.
     container.addEventListener("keydown", (ev) => {
@@ -86,17 +91,50 @@ export class UnrolledView {
     this.pinned.classList.toggle("scrolled", x > 0);
   }
 
-  /** A row label, or a compact cell of another row: show that layer and direction (and step). */
+  /** A row label: show that layer and direction. */
   selectRow(target) {
-    const node = target.closest(".row-button, .rowcell");
-    const tr = this.trace;
-    if (!node || !tr || (node.classList.contains("rowcell") && !node.querySelector(".mini"))) return false;
-    const layer = Number(node.dataset.layer), direction = Number(node.dataset.direction);
-    const patch = {};
-    if (layer !== tr.layer || direction !== tr.direction) Object.assign(patch, { layer, direction });
-    if (node.dataset.t != null) patch.t = Number(node.dataset.t);
-    this.state.set(patch);
+    const node = target.closest(".row-button");
+    if (!node || !this.trace) return false;
+    this.show(Number(node.dataset.layer), Number(node.dataset.direction), null);
     return true;
+  }
+
+  /** A compact cell of another row (on the canvas): show that row at that step. */
+  selectCell(ev) {
+    const c = this.canvasCellAt(ev);
+    if (!c || c.join || c.shown) return false;
+    this.show(c.l, c.d, c.s);
+    return true;
+  }
+
+  show(layer, direction, t) {
+    const tr = this.trace, patch = {};
+    if (layer !== tr.layer || direction !== tr.direction) Object.assign(patch, { layer, direction });
+    if (t != null) patch.t = t;
+    this.state.set(patch);
+  }
+
+  /** The canvas cell under the pointer (not under a part of the SVG that has its own meaning). */
+  canvasCellAt(ev) {
+    const cv = this.stack && this.stack.canvas;
+    if (!cv || !this.trace || (ev.target.closest && ev.target.closest(".step, .row-button, .pinned"))) return null;
+    const box = this.svgRoot.getBoundingClientRect();
+    return cv.cellAt(ev.clientX - box.left, ev.clientY - box.top - this.band);
+  }
+
+  hover(ev) {
+    const c = this.canvasCellAt(ev);
+    const tip = c ? this.stack.canvas.titleOf(c) : "";
+    if (this.container.title !== tip) this.container.title = tip;
+    const pointer = !!c && !c.join && !c.shown;
+    if (pointer !== this.pointer) {
+      this.pointer = pointer;
+      this.container.style.cursor = pointer ? "pointer" : "";
+    }
+  }
+
+  repaintStack() {
+    if (this.stack && this.stack.canvas && this.stack.canvas.canvas.isConnected) this.stack.canvas.paintAll();
   }
 
   /** prepare + draw the whole trace. */
@@ -131,7 +169,9 @@ export class UnrolledView {
     const defs = svg("defs");
     defs.append(arrowHead("ah-w", SHARED_W_COLOR), arrowHead("ah-c", CELL_STATE_COLOR),
       arrowHead("ah-g", GRAD_COLOR, 14), arrowHead("ah-n", "currentColor"), arrowHead("ah-ws", SHARED_W_COLOR, 8),
-      arrowHead("ah-y", "currentColor", 9));
+      arrowHead("ah-y", "currentColor", 9),
+      // (the recurrent arrows dimmed once their gradient is in: main.css, by stroke-opacity)
+      arrowHead("ah-w-dim", SHARED_W_COLOR, 11, 0.35), arrowHead("ah-c-dim", CELL_STATE_COLOR, 11, 0.35));
     svgRoot.append(defs);
     // The network sits below the truncation band; everything else is drawn in its coordinates.
     const root = svg("g", { class: "network", transform: `translate(0 ${band})` });
@@ -174,8 +214,14 @@ export class UnrolledView {
     const glo = all.length ? Math.min(...all) : 1, ghi = all.length ? Math.max(...all) : 1;
     // (thinner than the shown row's arrows: many of them, close together)
     const thin = (n) => U.gradMinWidth + (gradWidth(n, glo, ghi) - U.gradMinWidth) * 0.45;
-    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left: LEFT, gradWidth: thin });
+    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left: LEFT, width, gradWidth: thin });
     this.stack.draw(root);
+    // (the exported SVG shows the canvas as an image here, under everything: images.js)
+    if (this.stack.canvas) {
+      this.stack.canvas.canvas.id = "unrolled-stack-canvas";
+      root.insertBefore(svg("image", { class: "stack-raster", "data-raster": "unrolled-stack-canvas", x: 0, y: 0,
+        width, height: geo.height, visibility: "hidden" }), root.firstChild);
+    }
     // The labels on the left stay in view while the network scrolls sideways (pin()).
     this.pinned = svg("g", { class: "pinned" });
     this.pinned.append(svg("rect", { class: "pin-bg", x: 0, y: 0, width: LEFT - 8, height: geo.height }),
@@ -288,6 +334,14 @@ export class UnrolledView {
     root.append(...(stacked ? [] : [this.marker]), this.pinned);
     clear(this.container).append(svgRoot);
     if (stacked) this.container.append(this.cursor, this.marker);
+    this.svgRoot = svgRoot;
+    this.container.title = "";
+    const cv = this.stack.canvas;
+    if (cv) {
+      cv.canvas.style.top = `${band}px`;
+      this.container.insertBefore(cv.canvas, svgRoot);
+      this.fullPaint = true;   // in render(), once every cell has its state
+    }
     this.container.classList.toggle("overlay", stacked);
     this.band = band;
     if (this.refocus) {   // the new drawing's button for the row the keyboard chose
@@ -410,18 +464,27 @@ export class UnrolledView {
       g.classList.toggle("current", s === t);
       g.classList.toggle("grad-on", back && computed(tr, L0, D0, s, t, true) && !!tr.backward[s]);
     });
-    // every row's cells: only those whose state changed are touched (T = 100, 6 rows: 600 cells)
-    const cells = this.stack.cells, seen = this.cellState;
+    // every row's cells: only those whose state changed are touched (T = 100, 6 rows: 600 cells);
+    // the canvas repaints the columns of those that did
+    const cells = this.stack.cells, seen = this.cellState, changed = [];
     for (let i = 0; i < cells.length; i++) {
-      const { g, l, d, s } = cells[i];
+      const { g, canvas, l, d, s } = cells[i];
       const st = back ? (computed(tr, l, d, s, t, true) && tr.overview_backward ? "grad-on" : "")
         : computed(tr, l, d, s, t, false) ? "" : "future";
-      if (st !== seen[i]) {
+      if (st === seen[i]) continue;
+      if (canvas) {
+        canvas.state = st;
+        changed.push(canvas);
+      } else {
         if (seen[i]) g.classList.remove(seen[i]);
         if (st) g.classList.add(st);
-        seen[i] = st;
       }
+      seen[i] = st;
     }
+    if (this.stack.canvas && this.fullPaint) {
+      this.fullPaint = false;
+      this.stack.canvas.paintAll();
+    } else if (this.stack.canvas) this.stack.canvas.repaint(changed);
     if (this.overlay) this.cursor.style.transform = `translateX(${this.left + t * this.w}px)`;
     else this.cursor.setAttribute("x", this.left + t * this.w);
     this.cursor.classList.toggle("backward", back);
