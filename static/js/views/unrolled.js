@@ -25,18 +25,20 @@ function arrowHead(id, color, size = 11, opacity = null) {
   return m;
 }
 
-/** A gridCols × gridRows bitmap (one pixel per hidden unit, a 1-pixel gap drawn by scaling). */
-function unitBitmap(h, gridCols, gridRows, scale) {
+/** Every step's units as one bitmap (a gridCols × gridRows tile per step, side by side, one
+ * encode instead of one per step); `tile(t)` is the viewBox of step t's tile. */
+function unitSprite(steps, gridCols, gridRows, scale) {
   const px = 4;  // pixels per unit, so the gaps between units stay visible when scaled
+  const tw = gridCols * px, th = gridRows * px;
   const canvas = document.createElement("canvas");
-  canvas.width = gridCols * px;
-  canvas.height = gridRows * px;
+  canvas.width = Math.max(1, tw * steps.length);
+  canvas.height = th;
   const ctx = canvas.getContext("2d");
-  h.forEach((v, k) => {
+  steps.forEach((step, t) => step.h.forEach((v, k) => {
     ctx.fillStyle = diverging(v, scale);
-    ctx.fillRect((k % gridCols) * px, Math.floor(k / gridCols) * px, px - 0.5, px - 0.5);
-  });
-  return canvas.toDataURL();
+    ctx.fillRect(t * tw + (k % gridCols) * px, Math.floor(k / gridCols) * px, px - 0.5, px - 0.5);
+  }));
+  return { href: canvas.toDataURL(), width: canvas.width, height: th, tile: (t) => `${t * tw} 0 ${tw} ${th}` };
 }
 
 /** Log-scaled width so that gradients spanning many orders of magnitude all stay visible. */
@@ -133,8 +135,11 @@ export class UnrolledView {
     }
   }
 
+  /** The theme changed: repaint the canvas in the next frame (once the page has applied it). */
   repaintStack() {
-    if (this.stack && this.stack.canvas && this.stack.canvas.canvas.isConnected) this.stack.canvas.paintAll();
+    requestAnimationFrame(() => {
+      if (this.stack && this.stack.canvas && this.stack.canvas.canvas.isConnected) this.stack.canvas.paintAll();
+    });
   }
 
   /** prepare + draw the whole trace. */
@@ -237,6 +242,7 @@ export class UnrolledView {
     const gridCols = H <= 16 ? H : Math.ceil(H / Math.ceil(H / 16));
     const gridRows = Math.ceil(H / gridCols);
 
+    const sprite = unitSprite(trace.steps, gridCols, gridRows, scale);
     this.cols = trace.steps.map((step, t) => {
       const x0 = LEFT + t * w, cx = x0 + w / 2, cl = cx - cw / 2;
       const g = svg("g", { class: "step", "data-t": t, "data-layer": trace.layer, "data-direction": trace.direction });
@@ -293,11 +299,11 @@ export class UnrolledView {
       const cell = svg("g", { class: "cell" });
       cell.append(svg("rect", { class: "cell-box", x: cl, y: Y_CELL, width: cw, height: CELL_H, rx: 8 }));
       const pad = 4, gwid = (cw - 2 * pad) / gridCols, ghei = (CELL_H - 2 * pad) / gridRows;
-      // One small bitmap per cell instead of H rects: T = 100, H = 64 would be 6,400 SVG nodes
-      // to repaint while playing. Clicks find the unit from the position (unitAt).
-      const units = svg("image", { class: "units", x: cl + pad, y: Y_CELL + pad, width: cw - 2 * pad,
-        height: CELL_H - 2 * pad, preserveAspectRatio: "none", href: unitBitmap(step.h, gridCols, gridRows, scale),
-        "data-units": "1" });
+      // A tile of one bitmap instead of H rects: T = 100, H = 64 would be 6,400 SVG nodes to
+      // repaint while playing. Clicks find the unit from the position (unitAt).
+      const units = svg("svg", { class: "units", x: cl + pad, y: Y_CELL + pad, width: cw - 2 * pad,
+        height: CELL_H - 2 * pad, viewBox: sprite.tile(t), preserveAspectRatio: "none", "data-units": "1" });
+      units.append(svg("image", { href: sprite.href, width: sprite.width, height: sprite.height, "data-units": "1" }));
       cell.append(units);
       cell.append(svg("title", {}, `step ${t}: h_${t}, one square per unit (click to select the step and the unit)`));
       g.append(cell);
@@ -352,13 +358,17 @@ export class UnrolledView {
         this.refocus = null;
       }
     }
-    // (where the drawing scrolls vertically, the embed: bring the shown row into view)
-    const box = this.container;
-    this.pin();
-    if (box.scrollHeight > box.clientHeight + 1) {
-      const want = band + row.y - (box.clientHeight - CELL_H) / 2;
-      box.scrollTop = Math.max(0, Math.min(want, box.scrollHeight - box.clientHeight));
-    }
+    // (where the drawing scrolls vertically, the embed: bring the shown row into view) In the
+    // next frame, with the frame's own layout: reading it now would lay the new drawing out twice.
+    const box = this.container, drawn = svgRoot;
+    requestAnimationFrame(() => {
+      if (this.svgRoot !== drawn) return;
+      this.pin();
+      if (box.scrollHeight > box.clientHeight + 1) {
+        const want = band + row.y - (box.clientHeight - CELL_H) / 2;
+        box.scrollTop = Math.max(0, Math.min(want, box.scrollHeight - box.clientHeight));
+      }
+    });
     this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
   }
@@ -443,7 +453,7 @@ export class UnrolledView {
 
   /** Which hidden unit of a cell's bitmap was clicked. */
   unitAt(image, ev) {
-    const box = image.getBoundingClientRect();
+    const box = image.closest("svg.units").getBoundingClientRect();
     const { gridCols, gridRows } = this.geometry;
     const col = Math.floor(((ev.clientX - box.left) / box.width) * gridCols);
     const row = Math.floor(((ev.clientY - box.top) / box.height) * gridRows);

@@ -9,7 +9,8 @@ import { SHARED_W_COLOR, GRAD_COLOR } from "../config.js";
 
 const MINI_FILL = "#c9520a";
 const HEADS = { "url(#ah-ws)": [8, SHARED_W_COLOR], "url(#ah-g)": [14, GRAD_COLOR], "url(#ah-n)": [11, null] };
-const MAX_PIXELS = 24e6;     // backing-store budget: a long sentence at DPR 2 draws at DPR 1
+const MAX_PIXELS = 24e6;
+const themeCache = { key: null, colors: null };     // backing-store budget: a long sentence at DPR 2 draws at DPR 1
 
 /** Absolute M/L/H/V path data (all the stack draws) → points. */
 function points(tag, a) {
@@ -66,7 +67,9 @@ export class StackCanvas {
 
   /** The tooltip of a cell as it is drawn now (the titles of its shapes on show). */
   titleOf(c) {
-    return c.shapes.filter((sh) => sh.title && this.visible(sh, c.state)).map((sh) => sh.title).join("\n");
+    const on = c.shapes.filter((sh) => sh.title && this.visible(sh, c.state));
+    const own = (sh) => (sh.cls.endsWith("-title") ? 0 : 1);   // the cell's own line first, then its arrows'
+    return on.sort((a, b) => own(a) - own(b)).map((sh) => sh.title).join("\n");
   }
 
   /** The shapes of one class, with their cell (tests and the export read what is painted). */
@@ -80,8 +83,15 @@ export class StackCanvas {
     return sh.show === "always" || (sh.show === "done" ? state !== "future" : state === "grad-on");
   }
 
-  /** Colours from the page's theme (CSS variables), read once per full paint. */
+  /** Colours from the page's theme (CSS variables), read once per theme (reading them costs a
+   * style update of the whole new drawing). */
   theme() {
+    const key = `${document.documentElement.dataset.effectiveTheme}`;
+    if (themeCache.key !== key) Object.assign(themeCache, { key, colors: this.readTheme() });
+    return themeCache.colors;
+  }
+
+  readTheme() {
     const cs = getComputedStyle(this.canvas);
     const v = (name, dflt) => cs.getPropertyValue(name).trim() || dflt;
     return { fg: v("--fg", "#111418"), line: v("--line", "#c9ced6"), muted: v("--muted", "#4a525c"),
@@ -118,6 +128,7 @@ export class StackCanvas {
   paint(ctx, scale, cells, clip) {
     const C = this.colors;
     ctx.save();
+    ctx.lastFont = null;
     ctx.setTransform(scale, 0, 0, scale, 0, 0);
     if (clip) {
       ctx.beginPath();
@@ -160,7 +171,8 @@ export class StackCanvas {
 
   text(ctx, sh, C) {
     const join = sh.cls === "join-text";
-    ctx.font = join ? `600 12px ${C.mono}` : `12px ${C.font}`;
+    const font = join ? `600 12px ${C.mono}` : `12px ${C.font}`;
+    if (ctx.lastFont !== font) ctx.font = ctx.lastFont = font;   // (setting a font parses it: slow)
     ctx.fillStyle = join ? C.fg : C.muted;
     ctx.textAlign = sh.anchor === "middle" ? "center" : sh.anchor === "end" ? "right" : "left";
     ctx.textBaseline = "alphabetic";
@@ -183,18 +195,16 @@ export class StackCanvas {
     // the SVG marker: a triangle 10 × 10 (viewBox units) whose point (8, 5) sits on the end
     const [size, headColor] = sh.head, k = size / 10;
     const [x0, y0] = pts[pts.length - 2], [x1, y1] = pts[pts.length - 1];
-    ctx.save();
-    ctx.translate(x1, y1);
-    ctx.rotate(Math.atan2(y1 - y0, x1 - x0));
-    ctx.scale(k, k);
+    const len = Math.hypot(x1 - x0, y1 - y0) || 1;
+    const ux = ((x1 - x0) / len) * k, uy = ((y1 - y0) / len) * k;   // along the wire, and across (−uy, ux)
+    const at = (a, b) => [x1 + a * ux - b * uy, y1 + a * uy + b * ux];
     ctx.beginPath();
-    ctx.moveTo(-8, -5);
-    ctx.lineTo(2, 0);
-    ctx.lineTo(-8, 5);
+    ctx.moveTo(...at(-8, -5));
+    ctx.lineTo(...at(2, 0));
+    ctx.lineTo(...at(-8, 5));
     ctx.closePath();
     ctx.fillStyle = headColor || color;
     ctx.fill();
-    ctx.restore();
   }
 
   /** The whole stack at `scale` pixels per CSS pixel, as a PNG data: URL (the SVG export). */
