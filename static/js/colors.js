@@ -8,8 +8,21 @@ function hexToRgb(hex) {
 const DIV_RGB = DIVERGING.map(hexToRgb);
 const VIR_RGB = VIRIDIS.map(hexToRgb);
 
+// Colours are whole RGB values, so u in steps of 1/4096 gives the same strings: remembered, as the
+// views ask for thousands of them per trace and per step.
+const LEVELS = 4096;
+const memo = new Map();
+
 function interpolate(stops, u) {
-  const x = Math.min(1, Math.max(0, u)) * (stops.length - 1);
+  const q = Math.round(Math.min(1, Math.max(0, u)) * LEVELS);
+  const key = (stops === DIV_RGB ? 0 : LEVELS + 1) + q;
+  let c = memo.get(key);
+  if (c === undefined) memo.set(key, (c = mix(stops, q / LEVELS)));
+  return c;
+}
+
+function mix(stops, u) {
+  const x = u * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(x));
   const f = x - i;
   const rgb = stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));

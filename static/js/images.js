@@ -56,6 +56,14 @@ export function svgText(root) {
     if (!classes.has(text)) classes.set(text, `s${classes.size}`);
     dst[i].setAttribute("class", classes.get(text));
   });
+  // A canvas painted under the SVG (the unrolled stack's other rows) goes in as an image.
+  for (const img of clone.querySelectorAll("image[data-raster]")) {
+    const canvas = document.getElementById(img.dataset.raster);
+    if (!canvas) { img.remove(); continue; }
+    img.removeAttribute("style");
+    img.removeAttribute("visibility");
+    img.setAttribute("href", canvas.exportURL ? canvas.exportURL(2) : canvas.toDataURL("image/png"));
+  }
   const box = root.getBoundingClientRect();
   const w = Number(root.getAttribute("width")) || Math.ceil(box.width);
   const h = Number(root.getAttribute("height")) || Math.ceil(box.height);

@@ -84,7 +84,7 @@ let truncateMode = null;   // the truncation mode menu (explorer only)
 let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
-window.__unrolled = { state, player, controller };    // for the browser tests and the benchmark
+window.__unrolled = { state, player, controller, unrolled };    // for the browser tests and the benchmark
 // PNG/SVG/GIF of the diagrams; the command line draws its images with the same functions
 window.__unrolled.images = bindImages(state, controller, { status: $("copy-status") || $("ledger") });
 
@@ -102,7 +102,7 @@ controller.addEventListener("error", (e) => {
 controller.addEventListener("loaded", () => {
   showError(null);
   if (truncateMode) truncateMode.clear();
-  markReady();
+  requestAnimationFrame(markReady);   // the views draw the trace right after this event
   document.body.dataset.traces = String(Number(document.body.dataset.traces || 0) + 1);
   renderAll();
 });
@@ -257,6 +257,7 @@ async function start() {
   if (!isEmbed) trackStickyHeights();
   if (isEmbed) applyTheme(state);
   let models = [];
+  if (!offline) controller.socket.connect().catch(() => {});   // the handshake while the models load
   try {
     models = await fetchModels();
   } catch (err) {
@@ -282,10 +283,11 @@ async function start() {
     window.__unrolled.classroom = bindClassroom(state, player);
   }
   await controller.load();
-  markReady();
+  requestAnimationFrame(markReady);
 }
 
-/** The page is interactive: tests wait for this flag; the benchmark reads the time. */
+/** The page is interactive, its first trace drawn (called in the frame after the views drew it):
+ * tests wait for this flag; the benchmark reads the time. */
 function markReady() {
   if (document.body.dataset.ready === "1") return;
   document.body.dataset.readyMs = performance.now().toFixed(1);

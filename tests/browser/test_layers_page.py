@@ -22,6 +22,23 @@ def shown_row(page) -> tuple[int, int]:
     return int(b.get_attribute("data-layer")), int(b.get_attribute("data-direction"))
 
 
+def canvas_cell(page, layer: int, direction: int, t: int) -> tuple[float, float]:
+    """The page position of a cell painted on the stack's canvas (a compact cell, or a join with
+    direction -1): the centre of its hit box."""
+    page.locator("canvas.unrolled-stack").scroll_into_view_if_needed()
+    return tuple(
+        page.evaluate(
+            """([l, d, t]) => {
+            const cv = window.__unrolled.unrolled.stack.canvas;
+            const c = cv.cells.find((c) => c.l === l && c.d === d && c.s === t);
+            const box = cv.canvas.getBoundingClientRect(), [x0, y0, x1, y1] = c.hit;
+            return [box.left + (x0 + x1) / 2, box.top + (y0 + y1) / 2];
+        }""",
+            [layer, direction, t],
+        )
+    )
+
+
 def url_has(page, layer: int, direction: int):
     want = [f"layer={layer}"] + ([f"direction={direction}"] if direction else [])
     page.wait_for_function("(w) => w.every((p) => location.search.includes(p))", arg=want)
@@ -73,7 +90,7 @@ def test_the_layer_menu_and_a_click_on_a_cell_choose_the_row_too(page, server_ur
         trace_is(page, layer, direction)
         assert shown_row(page) == (layer, direction)
     # a compact cell of another row: that row, at that step
-    page.click("svg.unrolled .rowcell[data-layer='1'][data-direction='1'][data-t='3'] rect.mini")
+    page.mouse.click(*canvas_cell(page, 1, 1, 3))
     trace_is(page, 1, 1)
     assert page.get_attribute("#step-label", "data-t") == "3"
     assert page.locator("svg.unrolled g.step.current").get_attribute("data-t") == "3"
@@ -96,9 +113,12 @@ def test_a_row_is_chosen_with_the_keyboard(page, server_url):
 def test_reverse_rows_point_left_and_their_bptt_runs_from_t0_up(page, server_url):
     open_page(page, f"{server_url}/?model=deep-bi-lstm&text={TEXT}&layer=0&direction=1")
     trace_is(page, 0, 1)
+    # the shown row's arrows are SVG, the other rows' are painted on the canvas (its shapes)
     boxes = page.evaluate(
-        """() => [...document.querySelectorAll('svg.unrolled line.mrec, svg.unrolled line.rec.h')]
-        .map((l) => [l.classList.contains('rev'), +l.getAttribute('x1') - +l.getAttribute('x2')])"""
+        """() => [...document.querySelectorAll('svg.unrolled line.rec.h')]
+        .map((l) => [l.classList.contains('rev'), +l.getAttribute('x1') - +l.getAttribute('x2')])
+        .concat(window.__unrolled.unrolled.stack.canvas.shapes('mrec')
+          .map((s) => [s.cls.includes('rev'), s.pts[0][0] - s.pts[1][0]]))"""
     )
     rev = [dx for is_rev, dx in boxes if is_rev]
     fwd = [dx for is_rev, dx in boxes if not is_rev]
@@ -136,10 +156,12 @@ def test_reverse_rows_point_left_and_their_bptt_runs_from_t0_up(page, server_url
 
 def test_the_output_joins_both_directions(page, server_url):
     open_page(page, f"{server_url}/?model=deep-bi-lstm&text={TEXT}")
-    assert page.locator("svg.unrolled .join").count() == 2 * 5  # one per layer and step
+    joins = page.evaluate("window.__unrolled.unrolled.stack.canvas.shapes('join-box').length")
+    assert joins == 2 * 5  # one per layer and step
     labels = page.locator("svg.unrolled .join-label").all_text_contents()
     assert sorted(labels) == ["[h→ₜ;h←ₜ] → layer 1", "[h→ₜ;h←ₜ] → y_t"]
-    title = page.text_content("svg.unrolled .join[data-layer='1'][data-t='2'] title")
+    page.mouse.move(*canvas_cell(page, 1, -1, 2))  # its tooltip
+    title = page.get_attribute("#unrolled", "title")
     assert "[h→_2 ; h←_2]" in title and "what the output reads" in title
 
 

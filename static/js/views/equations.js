@@ -187,6 +187,7 @@ export class EquationsView {
 
   reset() {
     this.trace = null;
+    this.shown = null;
     clear(this.container);
   }
 
@@ -195,6 +196,10 @@ export class EquationsView {
     if (!tr || !tr.steps.length) return;
     const { t, unit, phase } = this.state;
     if (!tr.steps[t] || unit >= tr.hidden_size) return;
+    // (renderAll asks on every change of the player's state: rebuild only when what it shows did)
+    const shown = [tr, t, unit, phase, tr.backward[t]];
+    if (this.shown && shown.every((v, i) => v === this.shown[i])) return;
+    this.shown = shown;
     const box = clear(this.container);
     box.append(el("p", { class: "eq-head" }, `Unit ${unit} at step t = ${t} (token “${tr.steps[t].token}”). ` +
       "Click a unit in the cell view or the network to change it."));

@@ -17,26 +17,28 @@ const BAR_H = 24;
 const TRUNC_BAND = 30;           // above the network when truncated: chunk labels, or the window
 const CARRIED = "h carried, gradient stopped (detached)";
 
-function arrowHead(id, color, size = 11) {
+function arrowHead(id, color, size = 11, opacity = null) {
   // userSpaceOnUse: a thick gradient arrow keeps a normal-sized head
   const m = svg("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: size, markerHeight: size,
     orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" });
-  m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color }));
+  m.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: color, "fill-opacity": opacity }));
   return m;
 }
 
-/** A gridCols × gridRows bitmap (one pixel per hidden unit, a 1-pixel gap drawn by scaling). */
-function unitBitmap(h, gridCols, gridRows, scale) {
+/** Every step's units as one bitmap (a gridCols × gridRows tile per step, side by side, one
+ * encode instead of one per step); `tile(t)` is the viewBox of step t's tile. */
+function unitSprite(steps, gridCols, gridRows, scale) {
   const px = 4;  // pixels per unit, so the gaps between units stay visible when scaled
+  const tw = gridCols * px, th = gridRows * px;
   const canvas = document.createElement("canvas");
-  canvas.width = gridCols * px;
-  canvas.height = gridRows * px;
+  canvas.width = Math.max(1, tw * steps.length);
+  canvas.height = th;
   const ctx = canvas.getContext("2d");
-  h.forEach((v, k) => {
+  steps.forEach((step, t) => step.h.forEach((v, k) => {
     ctx.fillStyle = diverging(v, scale);
-    ctx.fillRect((k % gridCols) * px, Math.floor(k / gridCols) * px, px - 0.5, px - 0.5);
-  });
-  return canvas.toDataURL();
+    ctx.fillRect(t * tw + (k % gridCols) * px, Math.floor(k / gridCols) * px, px - 0.5, px - 0.5);
+  }));
+  return { href: canvas.toDataURL(), width: canvas.width, height: th, tile: (t) => `${t * tw} 0 ${tw} ${th}` };
 }
 
 /** Log-scaled width so that gradients spanning many orders of magnitude all stay visible. */
@@ -56,7 +58,7 @@ export class UnrolledView {
     this.cols = [];
     container.addEventListener("scroll", () => this.pin(), { passive: true });
     container.addEventListener("click", (ev) => {
-      if (this.selectRow(ev.target)) return;
+      if (this.selectRow(ev.target) || this.selectCell(ev)) return;
       const col = ev.target.closest("[data-t]");
       if (!col) return;
       const patch = { t: Number(col.dataset.t) };
@@ -66,6 +68,11 @@ export class UnrolledView {
       }
       state.set(patch);
     });
+    // A compact cell (painted on the stack's canvas) has its tooltip and pointer from its position.
+    container.addEventListener("mousemove", (ev) => this.hover(ev), { passive: true });
+    // The canvas takes its colours from the theme.
+    state.addEventListener("change", (e) => { if (e.detail.changed.includes("theme")) this.repaintStack(); });
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.repaintStack());
     // The row buttons are keyboard buttons too (Tab to one, Enter or Space); Space must not
     // also start the player.
     container.addEventListener("keydown", (ev) => {
@@ -86,17 +93,53 @@ export class UnrolledView {
     this.pinned.classList.toggle("scrolled", x > 0);
   }
 
-  /** A row label, or a compact cell of another row: show that layer and direction (and step). */
+  /** A row label: show that layer and direction. */
   selectRow(target) {
-    const node = target.closest(".row-button, .rowcell");
-    const tr = this.trace;
-    if (!node || !tr || (node.classList.contains("rowcell") && !node.querySelector(".mini"))) return false;
-    const layer = Number(node.dataset.layer), direction = Number(node.dataset.direction);
-    const patch = {};
-    if (layer !== tr.layer || direction !== tr.direction) Object.assign(patch, { layer, direction });
-    if (node.dataset.t != null) patch.t = Number(node.dataset.t);
-    this.state.set(patch);
+    const node = target.closest(".row-button");
+    if (!node || !this.trace) return false;
+    this.show(Number(node.dataset.layer), Number(node.dataset.direction), null);
     return true;
+  }
+
+  /** A compact cell of another row (on the canvas): show that row at that step. */
+  selectCell(ev) {
+    const c = this.canvasCellAt(ev);
+    if (!c || c.join || c.shown) return false;
+    this.show(c.l, c.d, c.s);
+    return true;
+  }
+
+  show(layer, direction, t) {
+    const tr = this.trace, patch = {};
+    if (layer !== tr.layer || direction !== tr.direction) Object.assign(patch, { layer, direction });
+    if (t != null) patch.t = t;
+    this.state.set(patch);
+  }
+
+  /** The canvas cell under the pointer (not under a part of the SVG that has its own meaning). */
+  canvasCellAt(ev) {
+    const cv = this.stack && this.stack.canvas;
+    if (!cv || !this.trace || (ev.target.closest && ev.target.closest(".step, .row-button, .pinned"))) return null;
+    const box = this.svgRoot.getBoundingClientRect();
+    return cv.cellAt(ev.clientX - box.left, ev.clientY - box.top - this.band);
+  }
+
+  hover(ev) {
+    const c = this.canvasCellAt(ev);
+    const tip = c ? this.stack.canvas.titleOf(c) : "";
+    if (this.container.title !== tip) this.container.title = tip;
+    const pointer = !!c && !c.join && !c.shown;
+    if (pointer !== this.pointer) {
+      this.pointer = pointer;
+      this.container.style.cursor = pointer ? "pointer" : "";
+    }
+  }
+
+  /** The theme changed: repaint the canvas in the next frame (once the page has applied it). */
+  repaintStack() {
+    requestAnimationFrame(() => {
+      if (this.stack && this.stack.canvas && this.stack.canvas.canvas.isConnected) this.stack.canvas.paintAll();
+    });
   }
 
   /** prepare + draw the whole trace. */
@@ -131,7 +174,9 @@ export class UnrolledView {
     const defs = svg("defs");
     defs.append(arrowHead("ah-w", SHARED_W_COLOR), arrowHead("ah-c", CELL_STATE_COLOR),
       arrowHead("ah-g", GRAD_COLOR, 14), arrowHead("ah-n", "currentColor"), arrowHead("ah-ws", SHARED_W_COLOR, 8),
-      arrowHead("ah-y", "currentColor", 9));
+      arrowHead("ah-y", "currentColor", 9),
+      // (the recurrent arrows dimmed once their gradient is in: main.css, by stroke-opacity)
+      arrowHead("ah-w-dim", SHARED_W_COLOR, 11, 0.35), arrowHead("ah-c-dim", CELL_STATE_COLOR, 11, 0.35));
     svgRoot.append(defs);
     // The network sits below the truncation band; everything else is drawn in its coordinates.
     const root = svg("g", { class: "network", transform: `translate(0 ${band})` });
@@ -174,8 +219,14 @@ export class UnrolledView {
     const glo = all.length ? Math.min(...all) : 1, ghi = all.length ? Math.max(...all) : 1;
     // (thinner than the shown row's arrows: many of them, close together)
     const thin = (n) => U.gradMinWidth + (gradWidth(n, glo, ghi) - U.gradMinWidth) * 0.45;
-    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left: LEFT, gradWidth: thin });
+    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left: LEFT, width, gradWidth: thin });
     this.stack.draw(root);
+    // (the exported SVG shows the canvas as an image here, under everything: images.js)
+    if (this.stack.canvas) {
+      this.stack.canvas.canvas.id = "unrolled-stack-canvas";
+      root.insertBefore(svg("image", { class: "stack-raster", "data-raster": "unrolled-stack-canvas", x: 0, y: 0,
+        width, height: geo.height, visibility: "hidden" }), root.firstChild);
+    }
     // The labels on the left stay in view while the network scrolls sideways (pin()).
     this.pinned = svg("g", { class: "pinned" });
     this.pinned.append(svg("rect", { class: "pin-bg", x: 0, y: 0, width: LEFT - 8, height: geo.height }),
@@ -191,6 +242,7 @@ export class UnrolledView {
     const gridCols = H <= 16 ? H : Math.ceil(H / Math.ceil(H / 16));
     const gridRows = Math.ceil(H / gridCols);
 
+    const sprite = unitSprite(trace.steps, gridCols, gridRows, scale);
     this.cols = trace.steps.map((step, t) => {
       const x0 = LEFT + t * w, cx = x0 + w / 2, cl = cx - cw / 2;
       const g = svg("g", { class: "step", "data-t": t, "data-layer": trace.layer, "data-direction": trace.direction });
@@ -247,11 +299,11 @@ export class UnrolledView {
       const cell = svg("g", { class: "cell" });
       cell.append(svg("rect", { class: "cell-box", x: cl, y: Y_CELL, width: cw, height: CELL_H, rx: 8 }));
       const pad = 4, gwid = (cw - 2 * pad) / gridCols, ghei = (CELL_H - 2 * pad) / gridRows;
-      // One small bitmap per cell instead of H rects: T = 100, H = 64 would be 6,400 SVG nodes
-      // to repaint while playing. Clicks find the unit from the position (unitAt).
-      const units = svg("image", { class: "units", x: cl + pad, y: Y_CELL + pad, width: cw - 2 * pad,
-        height: CELL_H - 2 * pad, preserveAspectRatio: "none", href: unitBitmap(step.h, gridCols, gridRows, scale),
-        "data-units": "1" });
+      // A tile of one bitmap instead of H rects: T = 100, H = 64 would be 6,400 SVG nodes to
+      // repaint while playing. Clicks find the unit from the position (unitAt).
+      const units = svg("svg", { class: "units", x: cl + pad, y: Y_CELL + pad, width: cw - 2 * pad,
+        height: CELL_H - 2 * pad, viewBox: sprite.tile(t), preserveAspectRatio: "none", "data-units": "1" });
+      units.append(svg("image", { href: sprite.href, width: sprite.width, height: sprite.height, "data-units": "1" }));
       cell.append(units);
       cell.append(svg("title", {}, `step ${t}: h_${t}, one square per unit (click to select the step and the unit)`));
       g.append(cell);
@@ -288,6 +340,14 @@ export class UnrolledView {
     root.append(...(stacked ? [] : [this.marker]), this.pinned);
     clear(this.container).append(svgRoot);
     if (stacked) this.container.append(this.cursor, this.marker);
+    this.svgRoot = svgRoot;
+    this.container.title = "";
+    const cv = this.stack.canvas;
+    if (cv) {
+      cv.canvas.style.top = `${band}px`;
+      this.container.insertBefore(cv.canvas, svgRoot);
+      this.fullPaint = true;   // in render(), once every cell has its state
+    }
     this.container.classList.toggle("overlay", stacked);
     this.band = band;
     if (this.refocus) {   // the new drawing's button for the row the keyboard chose
@@ -298,13 +358,17 @@ export class UnrolledView {
         this.refocus = null;
       }
     }
-    // (where the drawing scrolls vertically, the embed: bring the shown row into view)
-    const box = this.container;
-    this.pin();
-    if (box.scrollHeight > box.clientHeight + 1) {
-      const want = band + row.y - (box.clientHeight - CELL_H) / 2;
-      box.scrollTop = Math.max(0, Math.min(want, box.scrollHeight - box.clientHeight));
-    }
+    // (where the drawing scrolls vertically, the embed: bring the shown row into view) In the
+    // next frame, with the frame's own layout: reading it now would lay the new drawing out twice.
+    const box = this.container, drawn = svgRoot;
+    requestAnimationFrame(() => {
+      if (this.svgRoot !== drawn) return;
+      this.pin();
+      if (box.scrollHeight > box.clientHeight + 1) {
+        const want = band + row.y - (box.clientHeight - CELL_H) / 2;
+        box.scrollTop = Math.max(0, Math.min(want, box.scrollHeight - box.clientHeight));
+      }
+    });
     this.geometry = { cw, gridCols, gridRows, gwid: (cw - 8) / gridCols, ghei: (CELL_H - 8) / gridRows };
     this.render();
   }
@@ -389,7 +453,7 @@ export class UnrolledView {
 
   /** Which hidden unit of a cell's bitmap was clicked. */
   unitAt(image, ev) {
-    const box = image.getBoundingClientRect();
+    const box = image.closest("svg.units").getBoundingClientRect();
     const { gridCols, gridRows } = this.geometry;
     const col = Math.floor(((ev.clientX - box.left) / box.width) * gridCols);
     const row = Math.floor(((ev.clientY - box.top) / box.height) * gridRows);
@@ -410,18 +474,27 @@ export class UnrolledView {
       g.classList.toggle("current", s === t);
       g.classList.toggle("grad-on", back && computed(tr, L0, D0, s, t, true) && !!tr.backward[s]);
     });
-    // every row's cells: only those whose state changed are touched (T = 100, 6 rows: 600 cells)
-    const cells = this.stack.cells, seen = this.cellState;
+    // every row's cells: only those whose state changed are touched (T = 100, 6 rows: 600 cells);
+    // the canvas repaints the columns of those that did
+    const cells = this.stack.cells, seen = this.cellState, changed = [];
     for (let i = 0; i < cells.length; i++) {
-      const { g, l, d, s } = cells[i];
+      const { g, canvas, l, d, s } = cells[i];
       const st = back ? (computed(tr, l, d, s, t, true) && tr.overview_backward ? "grad-on" : "")
         : computed(tr, l, d, s, t, false) ? "" : "future";
-      if (st !== seen[i]) {
+      if (st === seen[i]) continue;
+      if (canvas) {
+        canvas.state = st;
+        changed.push(canvas);
+      } else {
         if (seen[i]) g.classList.remove(seen[i]);
         if (st) g.classList.add(st);
-        seen[i] = st;
       }
+      seen[i] = st;
     }
+    if (this.stack.canvas && this.fullPaint) {
+      this.fullPaint = false;
+      this.stack.canvas.paintAll();
+    } else if (this.stack.canvas) this.stack.canvas.repaint(changed);
     if (this.overlay) this.cursor.style.transform = `translateX(${this.left + t * this.w}px)`;
     else this.cursor.setAttribute("x", this.left + t * this.w);
     this.cursor.classList.toggle("backward", back);
