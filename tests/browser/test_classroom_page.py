@@ -240,7 +240,7 @@ def test_presentation_mode_hides_the_controls_and_the_keyboard_drives(pages, ser
     page.wait_for_function("() => window.__unrolled.state.t === 2")
     page.keyboard.press("2")
     page.wait_for_function("() => window.__unrolled.state.view === 'gradients'")
-    assert page.locator("#view-gradients").is_visible()
+    page.locator("#view-gradients").wait_for(state="visible")  # drawn once its data is in
     page.keyboard.press("1")
     page.wait_for_function("() => window.__unrolled.state.view === 'heatmaps'")
     page.keyboard.press("Space")
