@@ -53,6 +53,14 @@ def static(relative: str) -> str:
     return f"/static/{relative}?v={digest}" if digest else f"/static/{relative}"
 
 
+def js_modules(root: Path = STATIC_DIR) -> list[str]:
+    """URLs of the page's ES modules but main.js, as their imports name them (no ?v=): the
+    page preloads them all at once instead of finding them one import level at a time."""
+    js = root / "js"
+    found = sorted(p.relative_to(root).as_posix() for p in js.rglob("*.js"))
+    return [f"/static/{rel}" for rel in found if rel != "js/main.js"]
+
+
 class HashedStaticFiles(StaticFiles):
     """StaticFiles that lets browsers cache for a year when ?v= names the current content, and
     sends text files gzipped to browsers that accept it (server.web.gzipped)."""

@@ -26,6 +26,7 @@ def _render(request: Request, name: str, settings) -> HTMLResponse:
     context = {
         "static": assets.static,
         "plotly_url": assets.plotly_url(),
+        "preload": assets.js_modules(),  # <link rel=modulepreload>: one round trip, not ten
         "settings": settings.limits(),
         # "Copy link" on a page opened at localhost gives this address instead: the students'.
         "share_origin": share_origin(settings.host, settings.port or request.url.port),
