@@ -24,7 +24,7 @@ from typing import BinaryIO
 import numpy as np
 
 from engine.bow import PARAM_NAMES, BagOfWords, BowConfig
-from engine.storage import META_KEY, ModelFileError, arrays_digest
+from engine.storage import META_KEY, ModelFileError, arrays_digest, write_npz
 from engine.tokenize import Vocabulary
 
 FORMAT = "unrolled-bow"
@@ -64,12 +64,7 @@ def save_bow(
         arrays={k: list(a.shape) for k, a in arrays.items()},
         sha256=arrays_digest(arrays),
     )
-    blob = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
-    if isinstance(target, str | Path):
-        with open(target, "wb") as f:
-            np.savez(f, **arrays, **{META_KEY: blob})
-    else:
-        np.savez(target, **arrays, **{META_KEY: blob})
+    write_npz(target, arrays, meta)
 
 
 def load_bow(source: str | Path | BinaryIO | bytes) -> LoadedBow:

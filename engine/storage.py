@@ -121,6 +121,11 @@ def save_model(
         arrays={name: list(a.shape) for name, a in arrays.items()},
         sha256=arrays_digest(arrays),
     )
+    write_npz(target, arrays, meta)
+
+
+def write_npz(target: str | Path | BinaryIO, arrays: dict, meta: dict) -> None:
+    """The arrays and the metadata (JSON under META_KEY) as one .npz, to a path or a file."""
     blob = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     if isinstance(target, str | Path):
         with open(target, "wb") as f:  # np.savez would append ".npz" to a name without it
