@@ -155,7 +155,9 @@ class SequenceModel:
             return np.array([T - 1])
         return np.arange(T)
 
-    def forward(self, inputs, state=None, steps: int | None = None) -> Run:
+    def inputs(self, inputs, steps: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+        """Inputs -> (ids or None, x (T, I)) as the cells read them, after checking the set-up:
+        one-to-many's one input is followed by zero vectors up to `steps` steps."""
         cfg = self.config
         ids, x = self.encode(inputs)
         if cfg.setup == "one-to-many":
@@ -170,25 +172,37 @@ class SequenceModel:
             raise ValueError(f"one-to-one takes exactly one input, got {x.shape[0]}")
         if x.shape[0] < 1:
             raise ValueError("empty input sequence")
+        return ids, x
+
+    def forward(self, inputs, state=None, steps: int | None = None) -> Run:
+        cfg = self.config
+        ids, x = self.inputs(inputs, steps)
         state = self._as_state(state)
-        W, b = self.params["head.weight"], self.params["head.bias"]
-        out_idx = self.output_steps(x.shape[0])
-        run = Run(self, ids, x, out_idx, state)
+        run = Run(self, ids, x, self.output_steps(x.shape[0]), state)
         if cfg.jordan:
+            W, b = self.params["head.weight"], self.params["head.bias"]
             fw = jordan.jordan_forward(
                 self.cells[0][0], W, b, x, state.cells[0][0], state.y, cfg.loss
             )
             run.jordan = fw
             run.tapes = [[fw.tape]]
             run.top = fw.tape.h
-            run.outputs = fw.z[out_idx]
+            run.outputs = fw.z[run.out_idx]
             run.final_state = ModelState([[fw.final_state]], fw.y[-1].copy())
+            run.probs = heads.softmax(run.outputs) if cfg.loss == "ce" else None
         else:
-            run.tapes, run.top, finals = layers.stack_forward(self.cells, x, state.cells)
-            run.outputs = heads.linear_forward(run.top[out_idx], W, b)  # (T_out, O)
-            run.final_state = ModelState(finals)
-        run.probs = heads.softmax(run.outputs) if cfg.loss == "ce" else None
+            tapes, top, _ = layers.stack_forward(self.cells, x, state.cells)
+            self.finish(run, tapes, top)
         return run
+
+    def finish(self, run: Run, tapes: list[list], top: np.ndarray) -> None:
+        """A (non-Jordan) run after its cells: the tapes, the top output (T, D), the head's
+        outputs (T_out, O), the final state and (ce) the probabilities."""
+        W, b = self.params["head.weight"], self.params["head.bias"]
+        run.tapes, run.top = tapes, top
+        run.outputs = heads.linear_forward(top[run.out_idx], W, b)  # (T_out, O)
+        run.final_state = ModelState([[t.final_state for t in layer] for layer in tapes])
+        run.probs = heads.softmax(run.outputs) if self.config.loss == "ce" else None
 
     def step(self, token_or_vector, state=None) -> tuple[ModelState, dict]:
         """One more step on `state` (live typing). Returns (new state, record) where record has

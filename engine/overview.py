@@ -31,7 +31,9 @@ def _norms(a: np.ndarray, reverse: bool) -> list:
     n = np.sqrt(np.einsum("th,th->t", a, a))  # (T,)
     if reverse:
         n = n[::-1]
-    return [float(v) if np.isfinite(v) else None for v in n]
+    if np.isfinite(n).all():
+        return n.tolist()
+    return np.where(np.isfinite(n), n, None).tolist()
 
 
 def forward_overview(run) -> dict:

@@ -197,12 +197,14 @@ def build_forward(
     rows: Rows | None = None,
     truncate_mode: str = "chunked",
     blank: int | None = None,
+    run=None,
 ) -> Forward:
     """The forward pass over `ids`: per-step frames and the loss (build_backward does BPTT).
 
     frames=False leaves `steps` empty: for a caller that only wants the backward half.
     `rows` cuts the per-step vectors of the frames (see the module's docstring).
     `blank`: a fill-in-the-blank model's blank id, for the default targets (engine/targets.py).
+    `run`: model.forward(ids, state, steps) already computed (engine.batch.forward_many).
     """
     cfg = model.config
     L = cfg.num_layers
@@ -211,7 +213,7 @@ def build_forward(
     steps = one_to_many_steps(model, targets, steps)
     # exploding weights are something to look at, not an error: their inf/nan become null
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        run = model.forward(ids, state, steps=steps)
+        run = run or model.forward(ids, state, steps=steps)
         T = run.x.shape[0]
         tg = targets_for(model, run, targets, blank)
         losses = heads.loss_forward(cfg.loss, run.outputs, tg)  # (T_out,) as run.backward's

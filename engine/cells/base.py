@@ -63,6 +63,12 @@ class Cell:
         for name, value in load_params(sd, self.param_shapes()).items():
             self.params[name][...] = value
 
+    batchable = False  # does forward_arrays run a batch of sequences (engine/batch.py)?
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """A copy of the parameters, as a tape keeps them."""
+        return {k: v.copy() for k, v in self.params.items()}
+
     def zero_state(self):
         h = np.zeros(self.hidden_size)
         return (h, np.zeros(self.hidden_size)) if self.has_cell_state else h
@@ -120,12 +126,14 @@ class Tape:
     backward pass.
     """
 
-    def __init__(self, cell: Cell, x, h0, c0, h, c=None, gates=None, pre=None):
+    def __init__(self, cell: Cell, x, h0, c0, h, c=None, gates=None, pre=None, params=None):
         self.kind = cell.kind
         self.gate_names = cell.gate_names
         self.dgate_names = cell.dgate_names
         self.hidden_size = cell.hidden_size
-        self.params = {k: v.copy() for k, v in cell.params.items()}
+        # params: a copy already taken, shared by the tapes of one batch (engine/batch.py)
+        self.params_shared = params is not None
+        self.params = params if params is not None else cell.snapshot()
         self.x = x  # (T, I)
         self.h = h  # (T, H)
         self.c = c  # (T, H) or None

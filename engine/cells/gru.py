@@ -53,41 +53,45 @@ def step_backward(dh: np.ndarray, cache: dict, p: dict):
 
 
 def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict):
-    """All T steps -> (gates (T, 3, H) r, z, n; m (T, H); h (T, H)).
+    """All T steps -> (gates (T, …, 3, H) r, z, n; m (T, …, H); h (T, …, H)).
 
-    Only W_hh h_{t-1} is sequential. σ(a) = ½ tanh(a/2) + ½, with the r and z rows of the
-    weights halved beforehand (exact in binary) so r and z share one tanh call.
+    x (T, I) and h0 (H,); or a batch of sequences side by side, x (T, B, I) and h0 (B, H)
+    (engine/batch.py). Only W_hh h_{t-1} is sequential. σ(a) = ½ tanh(a/2) + ½, with the r and
+    z rows of the weights halved beforehand (exact in binary) so r and z share one tanh call.
     """
-    T, H = x.shape[0], h0.shape[0]
+    T, batch, H = x.shape[0], h0.shape[:-1], h0.shape[-1]
     scale = np.r_[np.full(2 * H, 0.5), np.ones(H)]  # (3H,) halve the sigmoid pre-activations
-    ax = x @ (p["weight_ih"] * scale[:, None]).T  # (T, 3H) every input projection at once
+    ax = x @ (p["weight_ih"] * scale[:, None]).T  # (T, …, 3H) every input projection at once
     ax += p["bias_ih"] * scale
     W_hhT = np.ascontiguousarray((p["weight_hh"] * scale[:, None]).T)  # (H, 3H)
     b_hh = p["bias_hh"] * scale
-    gates = np.empty((T, 3, H))
-    ah = np.empty((T, 3 * H))  # hidden side; its n block is m_t = W_hn h_{t-1} + b_hn
-    h_all = np.empty((T, H))
+    gates = np.empty((T, *batch, 3, H))
+    ah = np.empty((T, *batch, 3 * H))  # hidden side; its n block is m_t = W_hn h_{t-1} + b_hn
+    h_all = np.empty((T, *batch, H))
+    ax_rz = ax[..., : 2 * H].reshape(T, *batch, 2, H)  # (T, …, 2, H) views
+    ah_rz = ah[..., : 2 * H].reshape(T, *batch, 2, H)
+    ax_n, m_all = ax[..., 2 * H :], ah[..., 2 * H :]  # (T, …, H) views
+    gates_r, gates_z, gates_n = np.moveaxis(gates, -2, 0)  # (T, …, H) views
     h = h0
     for t in range(T):
         a_h = ah[t]
         np.dot(h, W_hhT, out=a_h)
         a_h += b_hh
-        g = gates[t]
-        rz = g[:2].reshape(2 * H)  # a view: gates[t] is contiguous
-        np.add(ax[t, : 2 * H], a_h[: 2 * H], out=rz)
+        rz = gates[t, ..., :2, :]  # (…, 2, H) a view
+        np.add(ax_rz[t], ah_rz[t], out=rz)
         np.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5  # r, z = σ(a)
-        r, z, n = g
-        np.multiply(r, a_h[2 * H :], out=n)
-        n += ax[t, 2 * H :]
+        r, z, n = gates_r[t], gates_z[t], gates_n[t]
+        np.multiply(r, m_all[t], out=n)
+        n += ax_n[t]
         np.tanh(n, out=n)  # n = tanh(W_in x + b_in + r ⊙ m)
         h_t = h_all[t]
         np.subtract(h, n, out=h_t)
         h_t *= z
         h_t += n  # h_t = n + z ⊙ (h_{t-1} - n)
         h = h_t
-    return gates, ah[:, 2 * H :], h_all
+    return gates, m_all, h_all
 
 
 def backward_sequence(tape: "GRUTape", dh_ext: np.ndarray, dh_T: np.ndarray, detach_at=()):
@@ -134,10 +138,20 @@ class GRU(Cell):
     gate_names = ("r", "z", "n")
     dgate_names = ("r", "z", "n")
 
+    batchable = True  # forward_arrays runs a batch of sequences too (engine/batch.py)
+
+    def forward_arrays(self, x, h0, c0):
+        """forward_sequence's arrays: one sequence, or a batch (T, B, …)."""
+        return forward_sequence(x, h0, self.params)
+
+    def tape(self, x, h0, c0, arrays, params=None) -> "GRUTape":
+        """The tape of one sequence from its forward_arrays (params: a snapshot to share)."""
+        gates, m, h = arrays
+        named = {k: gates[:, j] for j, k in enumerate(self.gate_names)}  # (T, H) each
+        return GRUTape(self, x, h0, None, h, gates=named, m=m, params=params)
+
     def _forward(self, x, h0, c0):
-        gates, m, h = forward_sequence(x, h0, self.params)
-        named = {k: gates[:, j] for j, k in enumerate(self.gate_names)}
-        return GRUTape(self, x, h0, None, h, gates=named, m=m)
+        return self.tape(x, h0, c0, self.forward_arrays(x, h0, c0))
 
     def _step(self, x_t, h, c):
         h, cache = step_forward(x_t, h, self.params)

@@ -70,33 +70,36 @@ def step_backward(dh: np.ndarray, dc_next: np.ndarray, cache: dict, p: dict):
 
 
 def forward_sequence(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict):
-    """All T steps, plain LSTM -> (acts (T, 4H) in order i, f, o, g; c, tanh_c, h (T, H)).
+    """All T steps, plain LSTM -> (acts (T, …, 4H) in order i, f, o, g; c, tanh_c, h (T, …, H)).
 
-    Only W_hh h_{t-1} is sequential. Internally the gates are reordered i, f, o, g so the three
-    sigmoids are one block, and σ(a) = ½ tanh(a/2) + ½ lets a single tanh call serve all four
-    gates: the sigmoid rows of the weights are halved beforehand, which is exact in binary.
+    x (T, I), h0 and c0 (H,); or a batch of sequences side by side, x (T, B, I), h0 and c0
+    (B, H) (engine/batch.py). Only W_hh h_{t-1} is sequential. Internally the gates are
+    reordered i, f, o, g so the three sigmoids are one block, and σ(a) = ½ tanh(a/2) + ½ lets a
+    single tanh call serve all four gates: the sigmoid rows of the weights are halved
+    beforehand, which is exact in binary.
     """
-    T, H = x.shape[0], h0.shape[0]
+    T, batch, H = x.shape[0], h0.shape[:-1], h0.shape[-1]
     order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]  # PyTorch i, f, g, o -> i, f, o, g
     scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]  # (4H,) halve the sigmoid pre-activations
     W_ih = p["weight_ih"][order] * scale[:, None]  # (4H, I)
     W_hhT = np.ascontiguousarray((p["weight_hh"][order] * scale[:, None]).T)  # (H, 4H)
-    acts = x @ W_ih.T  # (T, 4H) every input projection at once; overwritten by the activations
+    acts = x @ W_ih.T  # (T, …, 4H) every input projection at once; overwritten by activations
     acts += (p["bias_ih"] + p["bias_hh"])[order] * scale
-    c_all, tanh_c, h_all = np.empty((T, H)), np.empty((T, H)), np.empty((T, H))
-    gates = acts.reshape(T, 4, H)  # gates[t, k] views one gate of one step
-    z = np.empty(4 * H)
-    ig = np.empty(H)
+    c_all, tanh_c, h_all = (np.empty((T, *batch, H)) for _ in range(3))
+    # gates_i[t] views gate i of step t (…, H)
+    gates_i, gates_f, gates_o, gates_g = np.moveaxis(acts.reshape(T, *batch, 4, H), -2, 0)
+    z = np.empty((*batch, 4 * H))
+    ig = np.empty((*batch, H))
     h, c = h0, c0
     for t in range(T):
         a = acts[t]
         np.dot(h, W_hhT, out=z)  # W_hh h_{t-1} (halved rows for σ)
         z += a
         np.tanh(z, out=a)
-        s = a[: 3 * H]
+        s = a[..., : 3 * H]
         s *= 0.5
         s += 0.5  # i, f, o = σ(a)
-        i, f, o, g = gates[t]
+        i, f, o, g = gates_i[t], gates_f[t], gates_o[t], gates_g[t]
         c_t = c_all[t]
         np.multiply(f, c, out=c_t)
         np.multiply(i, g, out=ig)
@@ -219,13 +222,26 @@ class LSTM(Cell):
             shapes.update({name: (self.hidden_size,) for name in PEEPHOLES})
         return shapes
 
+    @property
+    def batchable(self) -> bool:
+        """Can forward_arrays run a batch of sequences (engine/batch.py)? Not with peepholes."""
+        return not self.peephole
+
+    def forward_arrays(self, x, h0, c0):
+        """The plain LSTM's forward_sequence arrays: one sequence, or a batch (T, B, …)."""
+        return forward_sequence(x, h0, c0, self.params)
+
+    def tape(self, x, h0, c0, arrays, params=None) -> "LSTMTape":
+        """The tape of one sequence from its forward_arrays (params: a snapshot to share)."""
+        acts, c, tanh_c, h = arrays
+        H = self.hidden_size
+        gates = {k: acts[:, j * H : (j + 1) * H] for j, k in enumerate("ifog")}
+        gates = {k: gates[k] for k in self.gate_names}  # PyTorch order for the reader
+        return LSTMTape(self, x, h0, c0, h, c, gates, tanh_c, params=params)
+
     def _forward(self, x, h0, c0):
         if not self.peephole:
-            acts, c, tanh_c, h = forward_sequence(x, h0, c0, self.params)
-            H = self.hidden_size
-            gates = {k: acts[:, j * H : (j + 1) * H] for j, k in enumerate("ifog")}
-            gates = {k: gates[k] for k in self.gate_names}  # PyTorch order for the reader
-            return LSTMTape(self, x, h0, c0, h, c, gates, tanh_c)
+            return self.tape(x, h0, c0, self.forward_arrays(x, h0, c0))
         T, H = x.shape[0], self.hidden_size
         out = {k: np.empty((T, H)) for k in ("h", "c", "i", "f", "g", "o", "tanh_c")}
         h, c = h0, c0
@@ -244,8 +260,8 @@ class LSTM(Cell):
 
 
 class LSTMTape(Tape):
-    def __init__(self, cell: LSTM, x, h0, c0, h, c, gates, tanh_c):
-        super().__init__(cell, x, h0, c0, h, c, gates)
+    def __init__(self, cell: LSTM, x, h0, c0, h, c, gates, tanh_c, params=None):
+        super().__init__(cell, x, h0, c0, h, c, gates, params=params)
         self.peephole = cell.peephole
         self.tanh_c = tanh_c  # (T, H) kept for backward
 

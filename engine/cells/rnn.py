@@ -38,13 +38,16 @@ def step_backward(dh: np.ndarray, cache: dict, p: dict, nonlinearity: str = "tan
 
 
 def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict, nonlinearity: str):
-    """All T steps -> (pre (T, H), h (T, H)); only W_hh h_{t-1} is computed step by step."""
-    T, H = x.shape[0], h0.shape[0]
-    pre = x @ p["weight_ih"].T  # (T, H) all input projections in one product
+    """All T steps -> (pre (T, …, H), h (T, …, H)); only W_hh h_{t-1} is computed step by step.
+
+    x (T, I) and h0 (H,); or a batch of sequences side by side, x (T, B, I) and h0 (B, H)
+    (engine/batch.py)."""
+    T, batch, H = x.shape[0], h0.shape[:-1], h0.shape[-1]
+    pre = x @ p["weight_ih"].T  # (T, …, H) all input projections in one product
     pre += p["bias_ih"] + p["bias_hh"]
     W_hhT = np.ascontiguousarray(p["weight_hh"].T)  # (H, H) so h @ W_hhT is W_hh h
-    h_all = np.empty((T, H))
-    hz = np.empty(H)
+    h_all = np.empty((T, *batch, H))
+    hz = np.empty((*batch, H))
     act = np.tanh if nonlinearity == "tanh" else None
     h = h0
     for t in range(T):
@@ -102,9 +105,19 @@ class RNN(Cell):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, seed)
 
+    batchable = True  # forward_arrays runs a batch of sequences too (engine/batch.py)
+
+    def forward_arrays(self, x, h0, c0):
+        """forward_sequence's arrays: one sequence, or a batch (T, B, …)."""
+        return forward_sequence(x, h0, self.params, self.nonlinearity)
+
+    def tape(self, x, h0, c0, arrays, params=None) -> "RNNTape":
+        """The tape of one sequence from its forward_arrays (params: a snapshot to share)."""
+        pre, h = arrays
+        return RNNTape(self, x, h0, None, h, pre=pre, params=params)
+
     def _forward(self, x, h0, c0):
-        pre, h = forward_sequence(x, h0, self.params, self.nonlinearity)
-        return RNNTape(self, x, h0, None, h, pre=pre)
+        return self.tape(x, h0, c0, self.forward_arrays(x, h0, c0))
 
     def _step(self, x_t, h, c):
         h, cache = step_forward(x_t, h, self.params, self.nonlinearity)

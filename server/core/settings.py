@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         "processes, up to this many are queued in the workers, so none waits for the server "
         "to hand it the next (8 for 2 workers measured best; 4 was ~20% slower in a burst).",
     )
+    trace_batch_tokens: int = Field(
+        8192,
+        ge=1,
+        le=1_000_000,
+        description="Tokens of the forward halves of one model computed together at most: the "
+        "different sentences of a classroom's burst run side by side in one pass (1 = each on "
+        "its own; a longer trace goes alone).",
+    )
     trace_cache_mb: int = Field(
         64,
         ge=0,

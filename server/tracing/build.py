@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine import batch
 from engine.model import ModelState
 from engine.tokenize import Encoded
 from engine.trace import TRACE_FIELDS, Forward, Rows, build_backward, build_forward, step_record
 from server.core.cache import ByteBudgetCache
+from server.core.errors import ApiError
 from server.core.responses import dumps
 from server.core.settings import Settings
 from server.models.registry import Entry
@@ -97,7 +99,9 @@ class Computed:
     final_state: ModelState | None = None  # after the last token (forward halves): live typing
 
 
-def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = None) -> Forward:
+def _forward(
+    p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = None, run=None
+) -> Forward:
     req = p.request
     return build_forward(
         p.entry.model,
@@ -116,6 +120,7 @@ def _forward(p: Prepared, s: Settings, frames: bool = True, rows: Rows | None = 
         frames=frames,
         rows=rows,
         blank=p.blank,  # a fill-in-the-blank model's default targets: its guess at the blank
+        run=run,  # its model.forward, when build_many ran it with others
     )
 
 
@@ -133,7 +138,8 @@ def _forward_bytes(fwd: Forward) -> int:
     for layer in run.tapes:
         for tape in layer:
             arrays += [tape.x, tape.h, tape.c, tape.pre, *tape.gates.values()]
-            arrays += tape.params.values()
+            if not tape.params_shared:  # a batch's tapes share one copy of the parameters
+                arrays += tape.params.values()
     return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
 
@@ -148,7 +154,42 @@ def _texts(frames) -> list[str]:
     return [dumps(f).decode() for f in frames]
 
 
-def build(p: Prepared, s: Settings, form: str) -> Computed:
+def batchable(p: Prepared, form: str) -> bool:
+    """Can this trace's `form` be built with others by build_many?"""
+    return (
+        form.partition("-")[0] == "forward" and p.steps is None and batch.batchable(p.entry.model)
+    )
+
+
+def build_many(ps: list[Prepared], s: Settings, form: str) -> list[tuple]:
+    """The forward halves (`form` "forward" or "forward-binary") of traces of one model, their
+    forward passes run side by side (engine.batch.forward_many): a classroom's burst of
+    different sentences costs about what its longest one does. Returns an answer per trace, in
+    order, as `answer` gives it: a trace that cannot be built fails alone."""
+    if not ps or not all(batchable(p, form) for p in ps):
+        raise ValueError("build_many takes the forward halves of batchable traces")
+    model = ps[0].entry.model
+    try:
+        runs = batch.forward_many(model, [p.ids for p in ps], [p.state for p in ps])
+    except ValueError:  # one input the model refuses: each on its own, to say which
+        runs = [None] * len(ps)
+    return [
+        answer(lambda p=p, run=run: build(p, s, form, run)) for p, run in zip(ps, runs, strict=True)
+    ]
+
+
+def answer(work) -> tuple:
+    """(True, work()) or (False, (message, status)): how a trace process answers the server,
+    which raises it again (server.tracing.pool.unwrap)."""
+    try:
+        return True, work()
+    except ApiError as e:
+        return False, (str(e), e.status)
+    except Exception as e:  # noqa: BLE001 - reported to the server, which answers 500-free
+        return False, (f"The trace could not be computed ({type(e).__name__}: {e}).", 500)
+
+
+def build(p: Prepared, s: Settings, form: str, run=None) -> Computed:
     """The trace of a prepared request, serialised as `form`: "body" (the POST answer),
     "forward" (start and forward frames) or "backward" (backward and done frames);
     "forward-binary" and "backward-binary" are those halves as one binary message each
@@ -157,12 +198,14 @@ def build(p: Prepared, s: Settings, form: str) -> Computed:
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     half, _, encoding = form.partition("-")
+    if run is not None and half != "forward":
+        raise ValueError("a forward pass already run is for a forward half")
     packer = Packer() if encoding == "binary" else None
     rows = packer.rows if packer else None  # None: lists of floats, for JSON
     recent = _recent_forwards(s)
     fwd = recent.pop(p.key) if half == "backward" else None
     if fwd is None:
-        fwd = _forward(p, s, frames=half != "backward", rows=rows)
+        fwd = _forward(p, s, frames=half != "backward", rows=rows, run=run)
     if half == "forward":
         head = list(start_frames(decorate(_head(fwd), p.entry, p.encoded, p.ignored)))
         payload: bytes | list[str] = packer.pack(head) if packer else _texts(head)

@@ -88,11 +88,7 @@ class TraceProcessPool:
             raise TraceProcessError(f"trace process {self.pids[index]} stopped ({e!r})") from e
         finally:
             self.loads[index] -= 1
-        if not ok:
-            message, status = answer
-            # a job that failed (the process carries on): as the same failure in a thread would
-            raise ApiError(message, status) if status < 500 else RuntimeError(message)
-        return answer, index
+        return unwrap(ok, answer), index
 
     async def stop(self) -> None:
         """Stop the processes once they have answered what they were sent, and wait for them:
@@ -105,6 +101,15 @@ class TraceProcessPool:
             log.warning("a trace process did not stop; killing it")
             for pid in self.pids:
                 _kill(pid)
+
+
+def unwrap(ok: bool, answer):
+    """A process's (ok, answer) as its result, or raised as the same failure in a thread would
+    have raised it (the process carries on)."""
+    if not ok:
+        message, status = answer
+        raise ApiError(message, status) if status < 500 else RuntimeError(message)
+    return answer
 
 
 def _kill(pid: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
@@ -30,12 +30,15 @@ from server.core.settings import Settings
 from server.models.registry import Entry, Registry
 from server.tracing import build as tracing
 from server.tracing import gradcheck, process, request, sampling
+from server.tracing.batches import Batches
 from server.tracing.build import Computed
-from server.tracing.pool import TraceProcessError, TraceProcessPool
+from server.tracing.pool import TraceProcessError, TraceProcessPool, unwrap
 from server.tracing.request import Prepared
+from server.tracing.slots import FIRST, LATER, Slots
 
 log = logging.getLogger("unrolled")
 HOMES = 1024  # which trace process computed the forward half of the last traces
+BACKWARD_DEFER = 2.0  # seconds a backward half waits at most for a burst's forward halves
 
 
 class TraceService:
@@ -43,10 +46,13 @@ class TraceService:
         self.settings = settings
         self.registry = registry
         self.active = 0  # traces computing right now (tests watch it return to 0)
-        self.waiting = 0  # traces waiting for a slot
+        self._waiting = 0  # traces waiting for a slot (and those in self.batches)
         self.streaming = 0  # WebSocket traces being sent right now
         self.sockets = 0  # open /ws sockets
-        self._semaphore: asyncio.Semaphore | None = None
+        self.slots = Slots(settings.max_concurrent_traces)
+        lanes = max(1, settings.trace_processes)  # a forward batch or a backward half each
+        self._later_lanes = asyncio.Semaphore(lanes)
+        self.batches = Batches(self._run_batch, lanes, settings.trace_batch_tokens, _tokens)
         self.pool: TraceProcessPool | None = None
         self._homes: LRUCache[tuple, int] = LRUCache(HOMES)  # forward half -> its process
         self._no_processes = False  # starting processes failed once: threads from then on
@@ -79,11 +85,9 @@ class TraceService:
             await pool.stop()
 
     @property
-    def semaphore(self) -> asyncio.Semaphore:
-        # Made on first use, inside the running loop.
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.settings.max_concurrent_traces)
-        return self._semaphore
+    def waiting(self) -> int:
+        """Traces waiting for a slot, or in a batch not yet sent."""
+        return self._waiting + self.batches.waiting
 
     # -- requests -------------------------------------------------------------------------
 
@@ -95,6 +99,9 @@ class TraceService:
 
     def _build(self, p: Prepared, form: str) -> Computed:
         return tracing.build(p, self.settings, form)
+
+    def _build_many(self, ps: list[Prepared], form: str) -> list[tuple]:
+        return tracing.build_many(ps, self.settings, form)
 
     async def _run(self, p: Prepared, form: str) -> Computed:
         half = form.partition("-")[0]
@@ -128,11 +135,19 @@ class TraceService:
             self._cache.put(key, task.result())
 
     async def _compute(self, p: Prepared, form: str) -> Computed:
-        self.waiting += 1
+        """Forward halves go out with the others of their model waiting then (self.batches) and
+        before any backward half; at most one backward half per trace process is under way, so
+        a burst's forward halves never queue behind BPTT."""
+        if self.settings.trace_batch_tokens > 1 and tracing.batchable(p, form):
+            return await self.batches.submit(p, form)
+        later = form.startswith("backward")
+        if later:  # the first frames of a burst go first (for at most BACKWARD_DEFER seconds)
+            await self.batches.idle(BACKWARD_DEFER)
+        self._waiting += 1
         acquired = False
         try:
-            async with self.semaphore:
-                self.waiting -= 1
+            async with self._lanes(later), self.slots.hold(LATER if later else FIRST):
+                self._waiting -= 1
                 acquired = True
                 self.active += 1
                 try:
@@ -141,8 +156,31 @@ class TraceService:
                     self.active -= 1
         finally:
             if not acquired:
-                self.waiting -= 1
+                self._waiting -= 1
         return result
+
+    def _lanes(self, later: bool):
+        return self._later_lanes if later else nullcontext()
+
+    async def _run_batch(self, form: str, ps: list[Prepared]) -> list:
+        """The forward halves of `ps` (one model) as one job: a Computed or the error of each."""
+        async with self.slots.hold(FIRST):
+            self.active += len(ps)
+            try:
+                job = (process.compute_many, form, [p.without_entry() for p in ps])
+                answers, home = await self._elsewhere(job, self._build_many, ps, form)
+            finally:
+                self.active -= len(ps)
+        results = []
+        for p, (ok, answer) in zip(ps, answers, strict=True):
+            try:
+                results.append(unwrap(ok, answer))
+            except Exception as e:  # noqa: BLE001 - this trace's own error, for its requester
+                results.append(e)
+            else:
+                if home is not None:  # its backward half goes where its forward pass is kept
+                    self._homes[p.key] = home
+        return results
 
     async def gradcheck(self, req: GradcheckRequest) -> dict:
         """A gradient check (server.tracing.gradcheck), in a thread under the trace bound, and
@@ -156,7 +194,7 @@ class TraceService:
                 f"{self.settings.gradcheck_memory_mb} MB gradient checks may use "
                 "(gradcheck_memory_mb); use a shorter text.",
             )
-        async with self._gradcheck_memory.hold(need), self.semaphore:
+        async with self._gradcheck_memory.hold(need), self.slots.hold(LATER):
             job = (process.check_gradient, prepared.without_entry(), req)
             return (await self._elsewhere(job, gradcheck.check, prepared, req))[0]
 
@@ -164,7 +202,7 @@ class TraceService:
         """Generated text, step by step (server.tracing.sampling.run's `form`): checked here,
         generated and serialised in a trace process (or a thread) under the trace bound."""
         prepared = sampling.prepare(req, self.registry, self.settings)
-        async with self.semaphore:
+        async with self.slots.hold(FIRST):
             job = (process.sample, prepared.without_entry(), form)
             return (await self._elsewhere(job, sampling.run, prepared, form))[0]
 
@@ -173,7 +211,7 @@ class TraceService:
         ("tree") of a prepared request (server.tracing.seq2seq / tree), as JSON bytes: in a
         trace process (or a thread) under the trace bound, never on the event loop."""
         fn = process.kind_jobs()[name]
-        async with self.semaphore:
+        async with self.slots.hold(FIRST):
             job = (process.model_kind_job, name, prepared.without_entry())
             return (await self._elsewhere(job, fn, prepared))[0]
 
@@ -186,7 +224,7 @@ class TraceService:
         thread) under the trace bound: a big model's steps never hold up the event loop."""
         model = Prepared(None, None, encoded, None, None, (entry.id, entry.version, ""))
         args = (state, encoded, t0, top_k, layer)
-        async with self.semaphore:
+        async with self.slots.hold(FIRST):
             job = (process.live_steps, model, *args)
             return (await self._elsewhere(job, tracing.live_steps, entry, *args))[0]
 
@@ -213,6 +251,10 @@ class TraceService:
             await self.stop()
             self._no_processes = True
             return await run_in_threadpool(fn, *args), None
+
+
+def _tokens(p: Prepared) -> int:
+    return len(p.ids)
 
 
 def _cost(c: Computed) -> int:
