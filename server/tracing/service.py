@@ -49,10 +49,8 @@ class TraceService:
         self._waiting = 0  # traces waiting for a slot (and those in self.batches)
         self.streaming = 0  # WebSocket traces being sent right now
         self.sockets = 0  # open /ws sockets
-        self.slots = Slots(settings.max_concurrent_traces)
-        lanes = max(1, settings.trace_processes)  # a forward batch or a backward half each
-        self._later_lanes = asyncio.Semaphore(lanes)
-        self.batches = Batches(self._run_batch, lanes, settings.trace_batch_tokens, _tokens)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queues: tuple[Slots, asyncio.Semaphore, Batches] | None = None
         self.pool: TraceProcessPool | None = None
         self._homes: LRUCache[tuple, int] = LRUCache(HOMES)  # forward half -> its process
         self._no_processes = False  # starting processes failed once: threads from then on
@@ -84,10 +82,31 @@ class TraceService:
         if pool is not None:
             await pool.stop()
 
+    def _bound(self) -> tuple[Slots, asyncio.Semaphore, Batches]:
+        """The slots, the backward halves' lanes and the batches, made in the running loop (a
+        second TestClient on the same app runs another loop; asyncio objects belong to one)."""
+        loop = asyncio.get_running_loop()
+        if self._queues is None or self._loop is not loop:
+            s = self.settings
+            lanes = max(1, s.trace_processes)  # a forward batch or a backward half each
+            batches = Batches(self._run_batch, lanes, s.trace_batch_tokens, _tokens)
+            self._loop = loop
+            self._queues = Slots(s.max_concurrent_traces), asyncio.Semaphore(lanes), batches
+        return self._queues
+
+    @property
+    def slots(self) -> Slots:
+        return self._bound()[0]
+
+    @property
+    def batches(self) -> Batches:
+        return self._bound()[2]
+
     @property
     def waiting(self) -> int:
         """Traces waiting for a slot, or in a batch not yet sent."""
-        return self._waiting + self.batches.waiting
+        batched = self._queues[2].waiting if self._queues else 0
+        return self._waiting + batched
 
     # -- requests -------------------------------------------------------------------------
 
@@ -160,7 +179,7 @@ class TraceService:
         return result
 
     def _lanes(self, later: bool):
-        return self._later_lanes if later else nullcontext()
+        return self._bound()[1] if later else nullcontext()
 
     async def _run_batch(self, form: str, ps: list[Prepared]) -> list:
         """The forward halves of `ps` (one model) as one job: a Computed or the error of each."""

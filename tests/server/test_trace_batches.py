@@ -236,6 +236,11 @@ def test_a_burst_is_computed_in_batches_and_bptt_comes_after_every_first_frame(t
         _floats_close(binary.unpack(forward.payload), binary.unpack(alone.payload))
         assert binary.unpack(backward.payload)[-1]["phase"] == "done"
     assert service.active == service.waiting == 0
+    # the same service in another event loop (a second TestClient on the same app)
+    ps[:] = [
+        prepare(TraceRequest(model="lstm-rhymes", text=t + " again"), reg, s) for t in SENTENCES
+    ]
+    assert len(asyncio.run(burst())) == len(ps)
 
 
 # -- a real server, real trace processes, real sockets ---------------------------------------
