@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.traces = TraceService(settings, app.state.registry)
         app.state.bow = BowModels()
         await app.state.traces.start()  # worker processes up before the first request
+        await asyncio.to_thread(pages.warm)  # templates compiled, static files gzipped
         app.state.jobs = Jobs(settings, app.state.registry)
         app.state.projections = ProjectionService(settings, app.state.registry)
         app.state.rooms = Rooms(settings)

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from server.core.paths import STATIC_DIR
-from server.web.gzipped import maybe_gzip
+from server.web.gzipped import compressed, maybe_gzip
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -59,6 +59,14 @@ def js_modules(root: Path = STATIC_DIR) -> list[str]:
     js = root / "js"
     found = sorted(p.relative_to(root).as_posix() for p in js.rglob("*.js"))
     return [f"/static/{rel}" for rel in found if rel != "js/main.js"]
+
+
+def warm_static(root: Path = STATIC_DIR) -> None:
+    """Hash every static file and gzip the text ones now, at startup, not on a first request."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            file_hash(path.relative_to(root).as_posix(), root)
+            compressed(path)
 
 
 class HashedStaticFiles(StaticFiles):
