@@ -196,12 +196,13 @@ def warm_server(url: str, page_url: str) -> None:
         get(url + path.replace("&amp;", "&"))
 
 
-def measure(page_url: str, warm: bool, trace: bool, save: str | None) -> None:
+def measure(page_url: str, warm: bool, trace: bool, save: str | None, settle: float = 0) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.wait_for_timeout(settle * 1000)  # Chromium's own start-up done first
         if warm:
             page.goto(page_url)
             page.wait_for_selector("body[data-ready='1']", timeout=30000)
@@ -304,6 +305,9 @@ def main() -> None:
         action="store_true",
         help="fetch the page and its files once before the browser starts (not the trace)",
     )
+    ap.add_argument(
+        "--settle", type=float, default=0, help="seconds between Chromium's start and the load"
+    )
     ap.add_argument("--save", help="write the raw trace (JSON) here, for chrome://tracing")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
@@ -314,7 +318,7 @@ def main() -> None:
             page_url = f"{url}/?model={model}&text={quote(TEXT)}"
             if args.warm_server:
                 warm_server(url, page_url)
-            measure(page_url, args.warm, not args.no_trace, args.save)
+            measure(page_url, args.warm, not args.no_trace, args.save, args.settle)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -38,6 +38,7 @@ from server.rooms.rooms import Rooms
 from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
+from server.web import warmup
 from server.web.assets import HashedStaticFiles
 from server.web.rates import ClientRates
 from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -47,7 +48,9 @@ DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, fo
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
+    """`warm`: the served app answers the first page's requests itself as it starts
+    (server.web.warmup), so the first visitor does not wait for what a fresh server builds."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -56,11 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.traces = TraceService(settings, app.state.registry)
         app.state.bow = BowModels()
         await app.state.traces.start()  # worker processes up before the first request
-        await asyncio.to_thread(pages.warm)  # templates compiled, static files gzipped
         app.state.jobs = Jobs(settings, app.state.registry)
         app.state.projections = ProjectionService(settings, app.state.registry)
         app.state.rooms = Rooms(settings)
         await app.state.rooms.start()  # with a broker_url: Redis answers, or no start
+        if warm:  # templates compiled, static files gzipped, route tables built
+            await asyncio.to_thread(pages.warm)
+            await warmup.warm(app)
         try:
             yield
         finally:

@@ -42,6 +42,7 @@ def warm() -> None:
     for name in templates.env.list_templates(extensions=["html"]):
         templates.get_template(name)
     assets.warm_static()
+    assets.js_modules()
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
