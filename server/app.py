@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -37,6 +38,7 @@ from server.rooms.rooms import Rooms
 from server.tracing.projection import ProjectionService
 from server.tracing.service import TraceService
 from server.training.jobs import Jobs
+from server.web import warmup
 from server.web.assets import HashedStaticFiles
 from server.web.rates import ClientRates
 from server.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -46,7 +48,9 @@ DESCRIPTION = """Watch a recurrent network think: RNN, LSTM and GRU unrolled, fo
 BPTT. Every error is JSON `{"detail": "..."}`; the WebSocket protocol is in docs/server.md."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
+    """`warm`: the served app answers the first page's requests itself as it starts
+    (server.web.warmup), so the first visitor does not wait for what a fresh server builds."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -59,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.projections = ProjectionService(settings, app.state.registry)
         app.state.rooms = Rooms(settings)
         await app.state.rooms.start()  # with a broker_url: Redis answers, or no start
+        if warm:  # templates compiled, static files gzipped, route tables built
+            await asyncio.to_thread(pages.warm)
+            await warmup.warm(app)
         try:
             yield
         finally:

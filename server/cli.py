@@ -101,7 +101,7 @@ def app_from_env():
     """The app factory uvicorn imports in each worker (--workers, --reload)."""
     from server.app import create_app
 
-    return create_app(Settings())
+    return create_app(Settings(), warm=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -173,7 +173,7 @@ def _serve(settings: Settings, sock: socket.socket, port: int) -> None:
         return
     from server.app import create_app
 
-    config = uvicorn.Config(create_app(settings), **common)
+    config = uvicorn.Config(create_app(settings, warm=True), **common)
     uvicorn.Server(config).run(sockets=[sock])
 
 

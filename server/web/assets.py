@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import posixpath
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from server.core.paths import STATIC_DIR
-from server.web.gzipped import maybe_gzip
+from server.web.gzipped import compressed, maybe_gzip
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -53,12 +54,51 @@ def static(relative: str) -> str:
     return f"/static/{relative}?v={digest}" if digest else f"/static/{relative}"
 
 
-def js_modules(root: Path = STATIC_DIR) -> list[str]:
-    """URLs of the page's ES modules but main.js, as their imports name them (no ?v=): the
-    page preloads them all at once instead of finding them one import level at a time."""
-    js = root / "js"
-    found = sorted(p.relative_to(root).as_posix() for p in js.rglob("*.js"))
-    return [f"/static/{rel}" for rel in found if rel != "js/main.js"]
+# `import x from "./a.js"`, `import "./a.js"`, `export { x } from "./a.js"`; not `import("./a.js")`
+_STATIC_IMPORT = re.compile(
+    r"""\b(?:import|export)\b(?:[^;()"'`]*?\bfrom)?\s*["'](\.\.?/[^"']+)["']"""
+)
+
+
+def static_imports(source: str) -> list[str]:
+    """The relative specifiers a module imports statically (a dynamic import() is left out)."""
+    return _STATIC_IMPORT.findall(source)
+
+
+def js_modules(root: Path = STATIC_DIR, entry: str = "js/main.js") -> list[str]:
+    """URLs of the ES modules `entry` imports statically, directly or not, as their imports name
+    them (no ?v=): the page preloads them all at once instead of finding them one import level
+    at a time. A module only imported dynamically (import()) is not preloaded: main.js loads
+    those beside the first trace, and preloading them would put them before it."""
+    files = sorted((root / "js").rglob("*.js"))
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return list(_import_closure(str(root), entry, key))
+
+
+@lru_cache(maxsize=8)
+def _import_closure(root_str: str, entry: str, key: tuple) -> tuple[str, ...]:
+    """js_modules' answer for one state of the files (`key`: their paths, mtimes and sizes)."""
+    root = Path(root_str)
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        rel = todo.pop()
+        path = root / rel
+        if rel in seen or not path.is_file():
+            continue
+        seen.add(rel)
+        here = posixpath.dirname(rel)
+        for spec in static_imports(path.read_text(encoding="utf-8")):
+            todo.append(posixpath.normpath(posixpath.join(here, spec)))
+    return tuple(f"/static/{rel}" for rel in sorted(seen - {entry}))
+
+
+def warm_static(root: Path = STATIC_DIR) -> None:
+    """Hash every static file and gzip the text ones now, at startup, not on a first request."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            file_hash(path.relative_to(root).as_posix(), root)
+            compressed(path)
 
 
 class HashedStaticFiles(StaticFiles):

@@ -3,7 +3,7 @@
 import { State, syncUrl } from "./state.js";
 import { Player } from "./player.js";
 import { Controller } from "./controller.js";
-import { fetchModels } from "./api.js";
+import { fetchModels, fetchModel } from "./api.js";
 import { el, clear, debounce } from "./dom.js";
 import { DEBOUNCE_MS } from "./config.js";
 import { registerExplanations } from "./explain.js";
@@ -17,22 +17,26 @@ import { HeatmapsView } from "./views/heatmaps.js";
 import { GradientsView } from "./views/gradients.js";
 import { CompareView } from "./views/compare.js";
 import { GenerateView } from "./views/generate.js";
-import { ImportPanel, importForm } from "./views/import.js";
 import { PathView } from "./views/path.js";
 import { UnitsView } from "./views/units.js";
 import { bindEmbedViews } from "./embed_views.js";
 import { DiagramView } from "./views/diagram.js";
 import { offline, markOffline } from "./offline.js";
-import { bindImages } from "./images.js";
-import { bindDownload } from "./download.js";
-import { Seq2SeqPage } from "./views/seq2seq_page.js";
-import { TreePage } from "./views/tree.js";
 import { KINDS, kindOf, fetchWhatIf } from "./kinds.js";
 import { bindKindInputs } from "./kind_controls.js";
-import { TrainPanel, fetchModel } from "./views/train.js";
 import { OrderView } from "./views/order.js";
-import { bindClassroom } from "./classroom.js";
-import { bindPresentation } from "./present.js";
+import { bindPresentation } from "./present.js";   // static: ?present=1 restyles the page at once
+
+// What the first drawing of a sequence model does not need is imported beside the first trace
+// (main.js runs only once every module it imports statically has arrived); the page is ready
+// only once these are bound too (docs/architecture.md, "Keeping the first load quick").
+const later = Promise.all([
+  import("./images.js"), import("./views/seq2seq_page.js"), import("./views/tree.js"),
+  ...(document.body.dataset.page === "embed" ? [] : [import("./download.js"), import("./views/import.js"),
+    import("./views/train.js"), import("./classroom.js")]),
+]).then(([images, seq2seq, tree, download, importer, train, classroom]) =>
+  ({ images, seq2seq, tree, download, importer, train, classroom }));
+let laterBound = false;   // bindLater ran (the page is not ready before)
 
 const $ = (id) => document.getElementById(id);
 const isEmbed = document.body.dataset.page === "embed";
@@ -69,11 +73,9 @@ if (!isEmbed) {
   order = new OrderView($("view-order"), state);
   views.push(tokens, equations, heatmaps, gradients, compare, generate, order);
 }
-// The encoder–decoder and tree models' views (kinds.js): the controller shows one kind at a time.
-const kindViews = {
-  seq2seq: [new Seq2SeqPage($("kind-seq2seq"), state, { embed: isEmbed, whatif: (change) => fetchWhatIf(state, change) })],
-  tree: [new TreePage($("kind-tree"), state, { embed: isEmbed })],
-};
+// The encoder–decoder and tree models' views (kinds.js): the controller shows one kind at a time
+// (filled in by bindLater, before the first trace of such a model).
+const kindViews = {};
 const controller = new Controller(state, player, views, kindViews);
 controller.addEventListener("kind", (e) => { document.body.dataset.kind = e.detail; });
 let syncKindInputs = () => {};
@@ -85,8 +87,6 @@ let renderLayers = null;   // the layer/direction menu (explorer only)
 const renderPlayer = bindPlayer(state, player);
 const renderTabs = isEmbed ? () => {} : bindTabs(state);
 window.__unrolled = { state, player, controller, unrolled };    // for the browser tests and the benchmark
-// PNG/SVG/GIF of the diagrams; the command line draws its images with the same functions
-window.__unrolled.images = bindImages(state, controller, { status: $("copy-status") || $("ledger") });
 
 function showError(msg) {
   const box = $("error-box");
@@ -214,11 +214,22 @@ function bindExplorer(models) {
   renderTabs();
   bindTheme(state);
   bindCopy(state);
-  bindDownload(state, { button: $("download-view"), status: $("copy-status") });
   compare.setModels(models);
-  if (!offline) bindTrain();   // an exported file says the panel needs the server (offline.js)
-  $("import-form").append(importForm());
-  new ImportPanel($("import-panel"), { onImported: async (model) => {
+}
+
+/** What the lazily imported modules (`later`) bind: the kinds' views, the image buttons, and
+ * on the explorer the download, Train, import and classroom controls. */
+function bindLater({ images, seq2seq, tree, download, importer, train, classroom }) {
+  kindViews.seq2seq = [new seq2seq.Seq2SeqPage($("kind-seq2seq"), state, { embed: isEmbed,
+    whatif: (change) => fetchWhatIf(state, change) })];
+  kindViews.tree = [new tree.TreePage($("kind-tree"), state, { embed: isEmbed })];
+  // PNG/SVG/GIF of the diagrams; the command line draws its images with the same functions
+  window.__unrolled.images = images.bindImages(state, controller, { status: $("copy-status") || $("ledger") });
+  if (isEmbed) return;
+  download.bindDownload(state, { button: $("download-view"), status: $("copy-status") });
+  if (!offline) bindTrain(train.TrainPanel);   // an exported file says the panel needs the server (offline.js)
+  $("import-form").append(importer.importForm());
+  new importer.ImportPanel($("import-panel"), { onImported: async (model) => {
     const fresh = await fetchModels();
     controller.models = fresh;
     fillModelSelect(fresh);
@@ -226,10 +237,11 @@ function bindExplorer(models) {
     state.set({ model: model.id, text: model.example || state.text, t: 0, phase: "forward",
       layer: -1, direction: 0 });
   } });
+  window.__unrolled.classroom = classroom.bindClassroom(state, player);
 }
 
 /** The Train panel: its snapshots and the trained model join the model menu when shown. */
-function bindTrain() {
+function bindTrain(TrainPanel) {
   const ds = $("train-panel").dataset;
   const refreshModels = async () => {
     const fresh = await fetchModels();
@@ -270,6 +282,7 @@ async function start() {
   const model = models.find((m) => m.id === state.model) || models[0];
   if (!model) {
     showError("No model is available on this server.");
+    laterBound = true;   // nothing to draw, nothing to bind
     markReady();
     return;
   }
@@ -277,19 +290,22 @@ async function start() {
   document.body.dataset.kind = kindOf(model);
   if (!offline) syncUrl(state, location.pathname);   // a file:// or srcdoc page keeps its URL
   if (!isEmbed) bindExplorer(models);
-  if (offline) markOffline(state);
-  if (!isEmbed) {
-    bindPresentation(state);
-    window.__unrolled.classroom = bindClassroom(state, player);
-  }
+  if (!isEmbed) bindPresentation(state);
+  const bound = later.then((mods) => {
+    bindLater(mods);
+    if (offline) markOffline(state);   // after every control it disables or removes is bound
+    laterBound = true;
+  });
+  if (kindOf(model) !== "sequence") await bound;   // its views come with `later`
   await controller.load();
+  await bound;
   requestAnimationFrame(markReady);
 }
 
 /** The page is interactive, its first trace drawn (called in the frame after the views drew it):
  * tests wait for this flag; the benchmark reads the time. */
 function markReady() {
-  if (document.body.dataset.ready === "1") return;
+  if (!laterBound || document.body.dataset.ready === "1") return;
   document.body.dataset.readyMs = performance.now().toFixed(1);
   document.body.dataset.ready = "1";
 }

@@ -6,18 +6,41 @@ import { offline, offlinePlotly } from "./offline.js";
 
 let loading = null;
 
+/**
+ * Resolves once the page has drawn its first trace (main.js sets body[data-ready]). plotly.js
+ * is 1.5 MB on the wire and about half a second of main thread to evaluate: it must never
+ * stand between a cold page and its first unrolled network.
+ */
+export function pageReady() {
+  const body = document.body;
+  if (body.dataset.ready === "1") return Promise.resolve();
+  return new Promise((resolve) => {
+    const watch = new MutationObserver(() => {
+      if (body.dataset.ready !== "1") return;
+      watch.disconnect();
+      resolve();
+    });
+    watch.observe(body, { attributes: true, attributeFilter: ["data-ready"] });
+  });
+}
+
+/** plotly.js (window.Plotly), fetched the first time a chart is drawn, after the first trace. */
 export function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (offline) return offlinePlotly();   // an exported file holds plotly.js itself
   if (loading) return loading;
-  loading = new Promise((resolve, reject) => {
+  loading = pageReady().then(() => (offline ? offlinePlotly() : fetchPlotly()));
+  loading.catch(() => { loading = null; });
+  return loading;
+}
+
+function fetchPlotly() {
+  return new Promise((resolve, reject) => {
     const s = document.createElement("script");
     s.src = document.body.dataset.plotlyUrl;
     s.onload = () => resolve(window.Plotly);
-    s.onerror = () => { loading = null; reject(new Error("plotly.js failed to load")); };
+    s.onerror = () => reject(new Error("plotly.js failed to load"));
     document.head.append(s);
   });
-  return loading;
 }
 
 /** Text for plotly labels: entities instead of markup characters, so "<b>" shows as typed. */
@@ -86,7 +109,8 @@ export function tokenData(tokens, rows = 0) {
 
 /**
  * Draw each plot when it scrolls into view: a plotly heatmap takes a few hundred ms of main
- * thread, so drawing eight of them after every trace would make the page stutter while typing.
+ * thread, so drawing eight of them after every trace would make the page stutter while typing
+ * (and plotly.js itself is only fetched when the first of them comes near the screen).
  * Returns a function that cancels the pending draws (a newer trace replaces them).
  */
 export function drawWhenVisible(specs, draw) {
@@ -111,7 +135,7 @@ export function drawWhenVisible(specs, draw) {
  */
 /**
  * Lay out one empty box per plot spec in `grid` (sized, so nothing jumps), then draw each
- * with plotly when it scrolls near the screen. `view` keeps the boxes (`divs`), its
+ * with plotly when it scrolls near the screen (loading plotly.js then, the first time). `view` keeps the boxes (`divs`), its
  * PlotCursors (`cursors`), the trace being drawn (`drawn`: a draw for an older trace is
  * dropped) and the function that cancels pending draws (`cancelDraws`). A spec's `steps` names
  * its step axis, labelled with the tokens (or the spec's own `ticks`, plotly text per step).
@@ -128,6 +152,8 @@ export function mountPlots(view, grid, specs, trace, boxClass = () => "plot") {
   if (view.cancelDraws) view.cancelDraws();
   view.cancelDraws = drawWhenVisible(specs, async (spec) => {
     if (view.drawn !== trace) return;
+    await loadPlotly();
+    if (view.drawn !== trace) return;    // a newer trace arrived while plotly loaded
     if (spec.steps) {   // token labels depend on the width the plot really has
       const heat = spec.data.some((d) => d.type === "heatmap" && d.showscale !== false);
       spec.layout.xaxis = { ...spec.layout.xaxis,

@@ -2,7 +2,7 @@
 // and each step's contribution to dW_hh with the running sum. Vanishing/exploding shows here.
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_VIRIDIS, GRAD_COLOR, SHARED_W_COLOR } from "../config.js";
-import { loadPlotly, baseLayout, PlotCursors, mountPlots } from "../plots.js";
+import { baseLayout, PlotCursors, mountPlots } from "../plots.js";
 import { tickText, hoverTokens } from "./token_marks.js";
 import { chunksOf, chunkOutlines } from "./truncation.js";
 
@@ -75,7 +75,7 @@ export class GradientsView {
     return label;
   }
 
-  async draw() {
+  draw() {
     const tr = this.trace;
     if (!tr || this.drawn === tr) return;
     this.drawn = tr;
@@ -87,8 +87,6 @@ export class GradientsView {
         "The typed characters have no backward pass yet: move to the backward phase (or press End) to compute BPTT."));
       return;
     }
-    await loadPlotly();
-    if (this.drawn !== tr) return;
     this.container.append(this.summary(tr), this.scaleToggle());
     const grid = el("div", { class: "plot-grid" });
     this.container.append(grid);

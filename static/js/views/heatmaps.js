@@ -3,7 +3,7 @@
 import { el, clear, fmt } from "../dom.js";
 import { PLOTLY_DIVERGING, PLOTLY_VIRIDIS } from "../config.js";
 import { isUnitInterval } from "../colors.js";
-import { loadPlotly, plotlyText, baseLayout, PlotCursors, mountPlots } from "../plots.js";
+import { plotlyText, baseLayout, PlotCursors, mountPlots } from "../plots.js";
 import { tickText, hoverTokens, hoverRows } from "./token_marks.js";
 
 const LIVE_REDRAW_MS = 400;
@@ -36,12 +36,10 @@ export class HeatmapsView {
     return !this.container.hidden;
   }
 
-  async draw() {
+  draw() {
     const tr = this.trace;
     if (!tr || this.drawn === tr) return;
     this.drawn = tr;
-    await loadPlotly();
-    if (this.drawn !== tr) return;       // a newer trace arrived while plotly loaded
     // Lay out every plot box first so each plot is drawn at its final width.
     const specs = [...this.stateSpecs(tr), ...this.outputSpecs(tr)];
     const grid = el("div", { class: "plot-grid" });
