@@ -2,8 +2,9 @@
 
 ``build_forward`` gives the forward half (the per-step frames and the loss), ``build_backward``
 the BPTT half from it, so a server can send the first while computing the second;
-``build_trace`` is both. Whole (T, H) arrays are converted to lists at once: the Python work per
-step is only cutting the lists into frames.
+``build_trace`` is both (the backward half is engine/trace_backward.py, the rules for numbers
+and ids engine/trace_values.py). Whole (T, H) arrays are converted to lists at once: the Python
+work per step is only cutting the lists into frames.
 
 Everything returned is built from Python lists, floats, ints, bools, strings and None, so the
 server can serialise it as is. The per-step vectors (h, c, pre, gates, output, dh, dc, dgates,
@@ -41,79 +42,25 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine import heads, layers, overview
+from engine import heads, overview
 from engine.cells import truncated_bptt
-from engine.cells.sent_back import cut, sent_back
 from engine.model import ModelState, SequenceModel
 from engine.targets import one_to_many_steps, targets_for
-from engine.tokenize import NO_TOKEN
+from engine.trace_backward import build_backward
+from engine.trace_values import Rows, floats, number, reads_one_hot, shown_id
 
 FLOW_LIMIT = 400
-
-
-def _floats(a) -> list:
-    """Array -> nested lists of Python floats, non-finite values as None."""
-    a = np.asarray(a, dtype=np.float64)
-    if np.isfinite(a).all():
-        return a.tolist()
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-Rows = Callable[[np.ndarray], list]  # a (T, n) array -> its T rows, as they go in the frames
-
-
-def _token_id(i) -> int | None:
-    """A token id as the trace shows it: None for NO_TOKEN (the zero vector was read)."""
-    i = int(i)
-    return None if i == NO_TOKEN else i
-
-
-def _num(x) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
-def _norm(a: np.ndarray) -> float:
-    """Frobenius norm; einsum, because np.linalg.norm's BLAS dot is slow on small arrays."""
-    a = np.ravel(a)
-    return float(np.sqrt(np.einsum("i,i->", a, a)))
-
-
-def _row_norms(a: np.ndarray) -> np.ndarray:
-    """(T,) Euclidean norm of each row of a (T, H)."""
-    return np.sqrt(np.einsum("th,th->t", a, a))
-
-
-def _running_norms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(T,) ||Σ_{s >= t} a_s ⊗ b_s|| for a (T, G), b (T, H): the running weight_hh gradient.
-
-    One (G, H) sum is kept and each step's outer product added to it, from the last step down
-    (the plain loop's order, so the same sums): it stays in cache, where stacking every step's
-    (G, H) product first (T·G·H numbers) did not, and took twice as long.
-    """
-    T, G = a.shape
-    H = b.shape[1]
-    out = np.empty(T)
-    S = np.zeros((G, H))  # Σ_{s >= t} a_s ⊗ b_s
-    c = np.empty((G, H))
-    flat = S.reshape(-1)
-    for t in range(T - 1, -1, -1):
-        np.multiply(a[t][:, None], b[t], out=c)  # step t's contribution
-        S += c
-        out[t] = np.dot(flat, flat)
-    return np.sqrt(out)
 
 
 def _tops(P: np.ndarray, k: int) -> list[list[dict]]:
     """The k most likely outputs of every row of P (T_out, O), as _top does for one row."""
     k = max(0, min(int(k), P.shape[1]))
     order = np.argsort(-P, axis=1, kind="stable")[:, :k]  # ties keep the lower index first
-    ps = _floats(np.take_along_axis(P, order, axis=1))
+    ps = floats(np.take_along_axis(P, order, axis=1))
     return [
         [{"index": i, "p": p} for i, p in zip(row_i, row_p, strict=True)]
         for row_i, row_p in zip(order.tolist(), ps, strict=True)
@@ -123,25 +70,25 @@ def _tops(P: np.ndarray, k: int) -> list[list[dict]]:
 def _top(p: np.ndarray, k: int) -> list[dict]:
     k = max(0, min(int(k), p.shape[0]))
     order = np.argsort(-p, kind="stable")[:k]  # ties keep the lower index first
-    return [{"index": int(i), "p": _num(p[i])} for i in order]
+    return [{"index": int(i), "p": number(p[i])} for i in order]
 
 
 def _cell_frame(rec: dict, gate_names, kind: str) -> dict:
     """h, c, pre, gates of one step from a cell record (arrays (H,))."""
-    frame = {"h": _floats(rec["h"])}
+    frame = {"h": floats(rec["h"])}
     if kind == "lstm":
-        frame["c"] = _floats(rec["c"])
+        frame["c"] = floats(rec["c"])
     if kind == "rnn":
-        frame["pre"] = _floats(rec["pre"])
+        frame["pre"] = floats(rec["pre"])
     gates = rec.get("gates", rec)  # cell records carry the gates under "gates" and at the top
-    frame["gates"] = {g: _floats(gates[g]) for g in gate_names}
+    frame["gates"] = {g: floats(gates[g]) for g in gate_names}
     return frame
 
 
 def _output_frame(model: SequenceModel, output: np.ndarray, probs, top_k: int) -> dict:
     if model.config.loss == "ce":
         return {"top": _top(probs, top_k)}
-    return {"top": None, "output": _floats(output)}
+    return {"top": None, "output": floats(output)}
 
 
 @dataclass
@@ -223,11 +170,11 @@ def build_forward(
             flow=bool(flow and T <= flow_limit), truncate_mode=truncate_mode,
         )  # fmt: skip
         if frames:
-            fwd.steps = _step_frames(fwd, losses, has, top_k, rows or _floats)
+            fwd.steps = _step_frames(fwd, losses, has, top_k, rows or floats)
     tape = run.tapes[layer][direction]
     fwd.head = {
         "cell": cfg.cell,
-        "input_ids": None if run.ids is None else [_token_id(i) for i in run.ids.tolist()],
+        "input_ids": None if run.ids is None else [shown_id(i) for i in run.ids.tolist()],
         "vocab_size": cfg.vocab_size,
         "output_size": cfg.output_size,
         "hidden_size": cfg.hidden_size,
@@ -238,30 +185,24 @@ def build_forward(
         "direction": direction,
         "gate_names": list(tape.gate_names),
         **_cell_details(model, tape),
-        "loss": _num(losses.sum()),
+        "loss": number(losses.sum()),
         "clip": clip,
         "truncate": truncate,
         "truncation": truncation(T, truncate, truncate_mode),
         "jordan": cfg.jordan,
-        "peepholes": _peepholes(model, layer, direction, rows or _floats),
+        "peepholes": _peepholes(model, layer, direction, rows or floats),
         "overview": overview.forward_overview(run),
     }
     return fwd
-
-
-def _reads_one_hot(model: SequenceModel, layer: int) -> bool:
-    """Does the cell at `layer` read one-hot tokens (then the trace gives their ids, not x)?"""
-    cfg = model.config
-    return layer == 0 and cfg.vocab_size is not None and cfg.input_encoding == "onehot"
 
 
 def _cell_details(model: SequenceModel, tape) -> dict:
     """What the cell diagram needs to know about the shown cell: its variant and the state
     before its first step (in its own time: the reverse direction's is before t = T-1)."""
     cfg = model.config
-    state0 = {"h": _floats(tape.h0)}
+    state0 = {"h": floats(tape.h0)}
     if tape.c0 is not None:
-        state0["c"] = _floats(tape.c0)
+        state0["c"] = floats(tape.c0)
     return {
         "peephole": bool(cfg.cell == "lstm" and cfg.peephole),
         "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
@@ -302,7 +243,7 @@ def _step_frames(
         cols["pre"] = rows(tape.pre[order])
     if tape.kind == "gru":
         cols["m"] = rows(tape.m[order])  # W_hn h_{t-1} + b_hn, what the reset gate scales
-    if not _reads_one_hot(model, fwd.layer):
+    if not reads_one_hot(model, fwd.layer):
         cols["x"] = rows(tape.x[order])  # the embedding, the input vector or the layer below
     gates = {n: rows(tape.gates[n][order]) for n in tape.gate_names}
     ids = [] if run.ids is None else run.ids.tolist()
@@ -313,11 +254,11 @@ def _step_frames(
         targets = [int(v) if ok else None for v, ok in zip(tg.tolist(), has, strict=True)]
     else:
         outputs = rows(run.outputs)
-        targets = [row if ok else None for row, ok in zip(_floats(tg), has, strict=True)]
-    step_losses = [v if ok else None for v, ok in zip(_floats(losses), has, strict=True)]
+        targets = [row if ok else None for row, ok in zip(floats(tg), has, strict=True)]
+    step_losses = [v if ok else None for v, ok in zip(floats(losses), has, strict=True)]
     frames = []
     for t in range(T):
-        frame = {"t": t, "input_index": _token_id(ids[t]) if t < len(ids) else None}
+        frame = {"t": t, "input_index": shown_id(ids[t]) if t < len(ids) else None}
         for name, col in cols.items():
             frame[name] = col[t]
         frame["gates"] = {n: v[t] for n, v in gates.items()}
@@ -334,86 +275,6 @@ def _step_frames(
             frame.update(target=targets[j], loss=step_losses[j])
         frames.append(frame)
     return frames
-
-
-def build_backward(fwd: Forward, rows: Rows | None = None) -> dict:
-    """BPTT for a build_forward result: {"backward", "grad_norms", "global_norm", "clipped",
-    "grad_flow", "overview_backward"}; `rows` cuts the per-step vectors (see the module's
-    docstring)."""
-    layer, direction, truncate = fwd.layer, fwd.direction, fwd.truncate
-    rows = rows or _floats
-    run = fwd.run
-    T = run.x.shape[0]
-    mode = fwd.truncate_mode
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = run.backward(fwd.targets, truncate=truncate, clip=fwd.clip, truncate_mode=mode)
-        flow_matrix = None
-        if fwd.flow:
-            flow_matrix = run.tapes[layer][direction].gradient_flow(
-                res.dh_in[layer][direction],
-                truncate=truncate,
-                truncate_mode=mode,
-                first_chunk=layers.first_chunk(T, truncate, direction),
-            )
-        g = res.cells[layer][direction]
-        scale = res.clip_scale
-        order = fwd.order()
-        dh = rows(g.dh[order])
-        dh_norm = _floats(_row_norms(g.dh)[order])
-        dc = None if g.dc is None else rows(g.dc[order])
-        dgates = {n: rows(v[order]) for n, v in g.dgates.items()}
-        contrib = {n: _floats(v[order] * scale) for n, v in g.contribution_norms().items()}
-        # step s's weight_hh share is dpre_hh[s] ⊗ h_prev[s] (GRU: r ⊙ da_n on the n block)
-        running = _floats(_running_norms(g.dpre_hh, g.h_prev)[order] * scale)
-        grad_norms = {n: _num(_norm(v) * scale) for n, v in g.params.items()}
-        sends = _sends(fwd, g, res.dh_in[layer][direction], rows)
-        grads_overview = overview.backward_overview(res)
-        grad_flow = None
-        if flow_matrix is not None:
-            grad_flow = rows(flow_matrix[::-1, ::-1] if direction == 1 else flow_matrix)
-    backward = []
-    for t in range(T):
-        frame = {"t": t, "dh": dh[t], "dh_norm": dh_norm[t]}
-        if dc is not None:
-            frame["dc"] = dc[t]
-        frame["dgates"] = {n: v[t] for n, v in dgates.items()}
-        for name, col in sends.items():
-            frame[name] = col[t]
-        frame["contrib_norms"] = {n: v[t] for n, v in contrib.items()}
-        frame["dW_hh_running_norm"] = running[t]
-        backward.append(frame)
-    return {
-        "backward": backward,
-        "grad_norms": grad_norms,
-        "global_norm": _num(res.global_norm),
-        "clipped": bool(res.clipped),
-        "grad_flow": grad_flow,
-        "overview_backward": grads_overview,
-    }
-
-
-def _sends(fwd: Forward, g, dh_in: np.ndarray, rows: Rows) -> dict[str, list]:
-    """backward[t]'s cell-diagram fields: the gradient entering h_t from outside, what step t
-    sends back to the previous state (engine/cells/sent_back.py; zero at a chunk start, null
-    under a sliding window, where each loss's window ends elsewhere), and dL/dx_t."""
-    tape = fwd.run.tapes[fwd.layer][fwd.direction]
-    order = fwd.order()
-    T = len(order)
-    k, mode = fwd.truncate, fwd.truncate_mode
-    dh_prev, dc_prev = sent_back(tape, g)
-    if k is not None and k < T and mode == "chunked":
-        first = layers.first_chunk(T, k, fwd.direction)
-        starts = [a for a, _ in truncated_bptt.chunks(T, k, first)[1:]]
-        dh_prev, dc_prev = cut(dh_prev, starts), cut(dc_prev, starts)
-    sliding = k is not None and k < T and mode == "sliding"
-    out = {"dh_in": rows(dh_in[order])}
-    out["dh_prev"] = [None] * T if sliding else rows(dh_prev[order])
-    if dc_prev is not None:
-        out["dc_prev"] = [None] * T if sliding else rows(dc_prev[order])
-    if not _reads_one_hot(fwd.model, fwd.layer):
-        out["dx"] = rows(g.dx[order])
-    out["dx_norm"] = _floats(_row_norms(g.dx)[order])
-    return out
 
 
 TRACE_FIELDS = (
@@ -443,7 +304,7 @@ def step_record(
     The frame has no "t" (the caller knows the position) and no target or loss.
     """
     new_state, rec = model.step(token_id, state)
-    frame = {"input_index": _token_id(token_id) if model.config.vocab_size is not None else None}
+    frame = {"input_index": shown_id(token_id) if model.config.vocab_size is not None else None}
     frame.update(cell_frame(model, rec, layer))
     frame.update(_output_frame(model, rec["output"], rec.get("probs"), top_k))
     frame.update(target=None, loss=None)

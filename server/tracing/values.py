@@ -1,5 +1,5 @@
 """Arrays as the JSON of the encoder–decoder and tree traces: Python floats (a non-finite value
-as null), norms, and the most likely outputs of a distribution (engine.trace's rules)."""
+as null), norms, and the most likely outputs of a distribution (engine.trace_values' rules)."""
 
 from __future__ import annotations
 
