@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.core.settings import Settings
+from tests.server.redis_server import redis_server
 
 
 @pytest.fixture
@@ -51,3 +52,10 @@ def no_server_errors(caplog):
     yield
     errors = [r for r in caplog.records if r.name == "unrolled" and r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server of its own (no disk, loopback only) for this module's tests."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
