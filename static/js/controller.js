@@ -44,6 +44,17 @@ export class Controller extends EventTarget {
     this.dispatchEvent(new CustomEvent("kind", { detail: kind }));
   }
 
+  /** Ask for the first trace before the models list has arrived, when the link names the
+   * model and the text: load() takes its answer if it asks for the same thing (otherwise it is
+   * dropped, and an error in it is load()'s to report). */
+  prefetch() {
+    const body = traceRequest(this.state);
+    if (!body.model || !body.text) return;
+    const promise = this.socket.trace(body);
+    promise.catch(() => {});
+    this.early = { key: JSON.stringify(body), promise };
+  }
+
   /** Compute a fresh trace for the state's sentence; only the newest request wins. */
   async load() {
     const kind = kindOf(this.model);
@@ -62,7 +73,10 @@ export class Controller extends EventTarget {
     try {
       try {
         await this.socket.connect();
-        trace = await this.socket.trace(body);
+        const early = this.early;
+        this.early = null;
+        const same = early && early.key === JSON.stringify(body);
+        trace = await (same ? early.promise : this.socket.trace(body));
         viaSocket = true;
       } catch (wsErr) {
         if (gen !== this.loadGen) return;

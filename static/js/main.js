@@ -269,7 +269,10 @@ async function start() {
   if (!isEmbed) trackStickyHeights();
   if (isEmbed) applyTheme(state);
   let models = [];
-  if (!offline) controller.socket.connect().catch(() => {});   // the handshake while the models load
+  if (!offline) {
+    controller.socket.connect().catch(() => {});   // the handshake while the models load
+    if (linkQuery.has("model") && linkQuery.has("text")) controller.prefetch();   // and the first trace
+  }
   try {
     models = await fetchModels();
   } catch (err) {
