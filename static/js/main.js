@@ -271,7 +271,8 @@ async function start() {
   let models = [];
   if (!offline) {
     controller.socket.connect().catch(() => {});   // the handshake while the models load
-    if (linkQuery.has("model") && linkQuery.has("text")) controller.prefetch();   // and the first trace
+    // and the first trace, when the link names a sequence model (the server says which kind)
+    if (linkQuery.has("text") && document.body.dataset.linkedKind === "sequence") controller.prefetch();
   }
   try {
     models = await fetchModels();

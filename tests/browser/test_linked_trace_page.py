@@ -59,10 +59,16 @@ def test_a_link_to_a_model_that_is_gone_ends_on_the_first_model(page, server_url
     first = page.evaluate("() => window.__unrolled.controller.models[0].id")
     assert page.evaluate("() => window.__unrolled.state.model") == first
     assert page.evaluate("() => window.__unrolled.controller.trace.model") == first
-    assert [m["model"] for m in sent] == ["no-such-model", first]
+    assert [m["model"] for m in sent] == [first]  # nothing asked of a model that is not there
     tokens = page.evaluate("() => window.__unrolled.controller.trace.tokens")
     assert page.locator("svg.unrolled g.step").count() == len(tokens) >= 1
     assert not page.locator("#error-box").is_visible()
+
+
+def test_an_encoder_decoder_link_is_not_asked_for_a_sequence_trace(page, server_url):
+    open_page(page, f"{server_url}/?model=gru-reverse&text=abcdef")
+    assert trace_messages(page) == []  # its trace is its own POST (kinds.js)
+    assert page.evaluate("() => window.__unrolled.controller.trace.model") == "gru-reverse"
 
 
 def test_a_one_to_many_link_runs_its_own_number_of_steps(page, server_url):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from server.api.deps import SettingsDep
+from server.api.deps import RegistryDep, SettingsDep
 from server.core.paths import TEMPLATES_DIR
 from server.web import assets
 from server.web.gzipped import maybe_gzip
@@ -20,10 +20,27 @@ _MISSING_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <p>The page ({name}) is not installed; the API is at <a href="/docs">/docs</a>.</p></html>"""
 
 
-def _render(request: Request, name: str, settings) -> HTMLResponse:
+def _linked_kind(request: Request, registry) -> str:
+    """The kind of the model a link names (?model=), "" if none or unknown: the page sends a
+    sequence model's first trace as soon as its socket is open, before the models list."""
+    model_id = request.query_params.get("model", "")
+    if not model_id or len(model_id) > MODEL_ID_MAX:
+        return ""
+    try:
+        entry = registry.get(model_id)
+    except (OSError, ValueError):
+        return ""
+    return entry.kind if entry is not None else ""
+
+
+MODEL_ID_MAX = 200
+
+
+def _render(request: Request, name: str, settings, registry) -> HTMLResponse:
     if not (TEMPLATES_DIR / name).is_file():
         return HTMLResponse(_MISSING_PAGE.format(name=name))
     context = {
+        "linked_kind": _linked_kind(request, registry),
         "static": assets.static,
         "plotly_url": assets.plotly_url(),
         "preload": assets.js_modules(),  # <link rel=modulepreload>: one round trip, not ten
@@ -46,13 +63,13 @@ def warm() -> None:
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
-async def index(request: Request, settings: SettingsDep) -> HTMLResponse:
-    return _render(request, "index.html", settings)
+async def index(request: Request, settings: SettingsDep, registry: RegistryDep) -> HTMLResponse:
+    return _render(request, "index.html", settings, registry)
 
 
 @router.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse)
-async def embed(request: Request, settings: SettingsDep) -> HTMLResponse:
-    return _render(request, "embed.html", settings)
+async def embed(request: Request, settings: SettingsDep, registry: RegistryDep) -> HTMLResponse:
+    return _render(request, "embed.html", settings, registry)
 
 
 @router.api_route("/vendor/plotly-{version}.min.js", methods=["GET", "HEAD"])
