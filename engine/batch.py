@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.model import ModelState, Run, SequenceModel
+from engine.model import Run, SequenceModel
 
 
 def batchable(model: SequenceModel) -> bool:
@@ -105,6 +105,3 @@ def _forward_side_by_side(model: SequenceModel, runs: list[Run]) -> None:
         layer_in = np.concatenate(outs, axis=-1) if len(outs) == 2 else outs[0]
     for i, run in enumerate(runs):
         model.finish(run, tapes[i], layer_in[: lengths[i], i].copy())
-
-
-__all__ = ["ModelState", "batchable", "forward_many"]

@@ -29,7 +29,6 @@ class Batches:
         self._size = size  # a trace's tokens
         self._pending: dict[Group, list[tuple[Prepared, asyncio.Future]]] = {}
         self._starting: set[Group] = set()  # groups with a batch waiting for its lane
-        self.sizes: list[int] = []  # the size of every batch sent (for tests and benchmarks)
         self.running = 0  # traces in batches being computed
         self._idle = asyncio.Event()  # no trace waiting here or being computed
         self._idle.set()
@@ -91,7 +90,6 @@ class Batches:
             if not batch:
                 self._update_idle()
                 return
-            self.sizes.append(len(batch))
             self.running += len(batch)
             try:
                 results = await self._run(group[2], [p for p, _ in batch])

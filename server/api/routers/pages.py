@@ -20,6 +20,9 @@ _MISSING_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <p>The page ({name}) is not installed; the API is at <a href="/docs">/docs</a>.</p></html>"""
 
 
+MODEL_ID_MAX = 200  # a longer ?model= names no model
+
+
 def _linked_kind(request: Request, registry) -> str:
     """The kind of the model a link names (?model=), "" if none or unknown: the page sends a
     sequence model's first trace as soon as its socket is open, before the models list."""
@@ -31,9 +34,6 @@ def _linked_kind(request: Request, registry) -> str:
     except (OSError, ValueError):
         return ""
     return entry.kind if entry is not None else ""
-
-
-MODEL_ID_MAX = 200
 
 
 def _render(request: Request, name: str, settings, registry) -> HTMLResponse:
