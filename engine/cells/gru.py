@@ -22,7 +22,7 @@ Shapes: x (T, I), h (T, H), W_ih (3H, I), W_hh (3H, H), b_ih, b_hh (3H,).
 
 import numpy as np
 
-from engine.cells.base import Cell, Tape, sigmoid
+from engine.cells.base import Cell, Tape, project, sigmoid
 from engine.cells.grads import SequenceGrads, StepGrads
 
 
@@ -61,7 +61,7 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict):
     """
     T, batch, H = x.shape[0], h0.shape[:-1], h0.shape[-1]
     scale = np.r_[np.full(2 * H, 0.5), np.ones(H)]  # (3H,) halve the sigmoid pre-activations
-    ax = x @ (p["weight_ih"] * scale[:, None]).T  # (T, …, 3H) every input projection at once
+    ax = project(x, p["weight_ih"] * scale[:, None])  # (T, …, 3H) every input projection at once
     ax += p["bias_ih"] * scale
     W_hhT = np.ascontiguousarray((p["weight_hh"] * scale[:, None]).T)  # (H, 3H)
     b_hh = p["bias_hh"] * scale

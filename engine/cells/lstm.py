@@ -24,7 +24,7 @@ Shapes: x (T, I), h, c (T, H), W_ih (4H, I), W_hh (4H, H), b_ih, b_hh (4H,), w_c
 import numpy as np
 
 from engine.cells import flow
-from engine.cells.base import Cell, Tape, sigmoid
+from engine.cells.base import Cell, Tape, project, sigmoid
 from engine.cells.grads import SequenceGrads, StepGrads
 
 PEEPHOLES = ("w_ci", "w_cf", "w_co")
@@ -83,7 +83,7 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict):
     scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]  # (4H,) halve the sigmoid pre-activations
     W_ih = p["weight_ih"][order] * scale[:, None]  # (4H, I)
     W_hhT = np.ascontiguousarray((p["weight_hh"][order] * scale[:, None]).T)  # (H, 4H)
-    acts = x @ W_ih.T  # (T, …, 4H) every input projection at once; overwritten by activations
+    acts = project(x, W_ih)  # (T, …, 4H) every input projection at once; overwritten by activations
     acts += (p["bias_ih"] + p["bias_hh"])[order] * scale
     c_all, tanh_c, h_all = (np.empty((T, *batch, H)) for _ in range(3))
     # gates_i[t] views gate i of step t (…, H)

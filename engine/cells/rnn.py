@@ -16,7 +16,7 @@ Shapes: x (T, I), h (T, H), W_ih (H, I), W_hh (H, H), b_ih, b_hh (H,).
 
 import numpy as np
 
-from engine.cells.base import Cell, Tape
+from engine.cells.base import Cell, Tape, project
 from engine.cells.grads import SequenceGrads, StepGrads
 
 
@@ -43,7 +43,7 @@ def forward_sequence(x: np.ndarray, h0: np.ndarray, p: dict, nonlinearity: str):
     x (T, I) and h0 (H,); or a batch of sequences side by side, x (T, B, I) and h0 (B, H)
     (engine/batch.py)."""
     T, batch, H = x.shape[0], h0.shape[:-1], h0.shape[-1]
-    pre = x @ p["weight_ih"].T  # (T, …, H) all input projections in one product
+    pre = project(x, p["weight_ih"])  # (T, …, H) all input projections in one product
     pre += p["bias_ih"] + p["bias_hh"]
     W_hhT = np.ascontiguousarray(p["weight_hh"].T)  # (H, H) so h @ W_hhT is W_hh h
     h_all = np.empty((T, *batch, H))
