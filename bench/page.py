@@ -3,7 +3,10 @@
 Starts a real server (its own data folder), trains an LSTM with H = 64 on a ~100-character text
 through the API, then drives Debian's Chromium:
 
-* load to interactive: navigation start -> main.js sets body[data-ready] (first trace drawn);
+* load to the first drawing: navigation start -> body[data-drawn-ms] (the trace's forward half
+  on screen, every control bound; the gradients follow when the backward half arrives);
+* load to interactive: navigation start -> main.js sets body[data-ready] (first trace drawn,
+  its gradients too);
 * playback frame rate at H = 64, T = 100, from requestAnimationFrame timestamps (goal >= 55 fps);
 * step-key latency: keydown ArrowRight -> the next animation frame after the DOM update, and the
   frame after that (painted) (goal < 50 ms).
@@ -174,11 +177,12 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                loads = []
+                loads, drawn = [], []
                 for _ in range(3):  # first load warms the caches (plotly.js is 4.6 MB)
                     page.goto(page_url)
                     page.wait_for_selector("body[data-ready='1']", timeout=30000)
                     loads.append(float(page.get_attribute("body", "data-ready-ms")))
+                    drawn.append(float(page.get_attribute("body", "data-drawn-ms")))
                 T = page.locator("svg.unrolled g.step").count()
                 H = page.evaluate("window.__unrolled.controller.trace.hidden_size")
                 shape = page.evaluate(
@@ -218,8 +222,12 @@ def main() -> None:
         f"H = {H}, T = {T}"
     )
     print(
-        f"load to interactive (nav start -> ready flag): cold {loads[0]:.0f} ms, "
-        f"warm {statistics.median(loads[1:]):.0f} ms (goal < 1000)"
+        f"load to the forward half drawn (nav start -> drawn mark): cold {drawn[0]:.0f} ms, "
+        f"warm {statistics.median(drawn[1:]):.0f} ms"
+    )
+    print(
+        f"load to interactive, gradients drawn too (nav start -> ready flag): cold "
+        f"{loads[0]:.0f} ms, warm {statistics.median(loads[1:]):.0f} ms (goal < 1000)"
     )
     for speed, stamps in playback.items():
         gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]

@@ -100,7 +100,9 @@ export async function gradcheck(body) {
 
 /**
  * The /ws client (contracts §5). A trace request resolves with a full trace assembled from the
- * start/forward/backward/done frames; a sample request with the POST /api/sample body assembled
+ * start/forward/backward/done frames, and hands the same object to its `onForward` as soon as
+ * the last forward frame is in (its `backward` still empty: the server computes BPTT after
+ * sending the forward half); a sample request resolves with the POST /api/sample body assembled
  * from its sample/sample-done frames; live feed frames are handed to `onLive` one by one.
  * Requests are answered in order, so pending traces and samples form one queue.
  */
@@ -168,6 +170,10 @@ export class TraceSocket {
       head.trace = { ...rest, steps: [], backward: [], grad_flow: null };
     } else if (phase === "forward" && head.trace) {
       head.trace.steps[rest.t] = rest;
+      if (rest.t === head.trace.T - 1 && head.onForward) {
+        // (a view that fails to draw must not stop the frames that follow being read)
+        try { head.onForward(head.trace); } catch (err) { console.error(err); }
+      }
     } else if (phase === "backward" && head.trace) {
       head.trace.backward[rest.t] = rest;
     } else if (phase === "done" && head.trace) {
@@ -177,11 +183,12 @@ export class TraceSocket {
     }
   }
 
-  /** Stream a trace; the server's current state becomes the end of this sentence. */
-  async trace(body) {
+  /** Stream a trace; the server's current state becomes the end of this sentence.
+   * `onForward(trace)`: called once the forward half is in, before the promise resolves. */
+  async trace(body, onForward = null) {
     await this.connect();
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject, trace: null });
+      this.pending.push({ resolve, reject, trace: null, onForward });
       this.ws.send(JSON.stringify({ type: "trace", encoding: "binary", ...body }));
     });
   }

@@ -14,7 +14,9 @@ export class Controller extends EventTarget {
     this.sequenceViews = views;
     this.kindViews = kindViews;
     this.kind = "sequence";        // the kind of model the views show (a "kind" event on change)
-    this.views = views;            // update(trace), render(), reset(reason), optional append(trace, from)
+    // update(trace), render(), reset(reason); optional append(trace, from) (live steps) and
+    // complete(trace) (the backward half of a trace drawn without it has arrived)
+    this.views = views;
     this.trace = null;
     this.models = [];
     this.loadGen = 0;
@@ -50,9 +52,13 @@ export class Controller extends EventTarget {
   prefetch() {
     const body = traceRequest(this.state);
     if (!body.model || !body.text) return;
-    const promise = this.socket.trace(body);
-    promise.catch(() => {});
-    this.early = { key: JSON.stringify(body), promise };
+    const early = { key: JSON.stringify(body), partial: null, onForward: null, whole: false };
+    early.promise = this.socket.trace(body, (tr) => {
+      early.partial = tr;
+      if (early.onForward) early.onForward(tr);
+    });
+    early.promise.then(() => { early.whole = true; }, () => {});
+    this.early = early;
   }
 
   /** Compute a fresh trace for the state's sentence; only the newest request wins. */
@@ -69,14 +75,27 @@ export class Controller extends EventTarget {
     if (m && m.setup === "one-to-many" && body.steps == null && m.steps == null) body.steps = ONE_TO_MANY_STEPS;
     if (!body.text) { this.setTrace(null, gen); return; }
     this.dispatchEvent(new Event("loading"));
-    let trace, viaSocket = false;
+    // The views draw the forward half as soon as it is in, and the gradients once BPTT is.
+    let trace, viaSocket = false, drawn = false;
+    const onForward = (partial) => {
+      if (gen !== this.loadGen) return;
+      drawn = true;
+      partial.backwardPending = true;
+      partial.flowRequested = body.flow;
+      this.synced = false;           // (no live typing onto a trace still coming in)
+      this.setTrace(partial, gen);
+    };
     try {
       try {
         await this.socket.connect();
         const early = this.early;
         this.early = null;
         const same = early && early.key === JSON.stringify(body);
-        trace = await (same ? early.promise : this.socket.trace(body));
+        if (same) {
+          early.onForward = onForward;
+          if (early.partial && !early.whole) onForward(early.partial);
+        }
+        trace = await (same ? early.promise : this.socket.trace(body, onForward));
         viaSocket = true;
       } catch (wsErr) {
         if (gen !== this.loadGen) return;
@@ -95,7 +114,15 @@ export class Controller extends EventTarget {
     if (gen !== this.loadGen) return;
     this.synced = viaSocket;
     trace.flowRequested = body.flow;
-    this.setTrace(trace, gen);
+    trace.backwardPending = false;
+    if (drawn && this.trace === trace) this.complete(trace);
+    else this.setTrace(trace, gen);
+  }
+
+  /** The backward half of the trace on screen is in: the views that show it draw it. */
+  complete(trace) {
+    for (const v of this.views) if (v.complete) v.complete(trace);
+    this.dispatchEvent(new Event("completed"));
   }
 
   /** A trace of an encoder–decoder or a tree (one POST, kinds.js); only the newest request wins. */
@@ -130,6 +157,7 @@ export class Controller extends EventTarget {
       if (this.state.t > T - 1) patch.t = Math.max(0, T - 1);
       if (this.state.unit >= trace.hidden_size) patch.unit = 0;
       this.state.set(patch, "controller");
+      for (const v of this.views) if (v.measure) v.measure();   // every read before any drawing
       for (const v of this.views) v.update(trace);
     } else {
       for (const v of this.views) v.reset(reason);

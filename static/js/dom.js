@@ -54,3 +54,12 @@ export function debounce(fn, ms) {
   wrapped.cancel = () => clearTimeout(id);
   return wrapped;
 }
+
+/** A view's box width for its next drawing: the one its measure() read, if it did (the
+ * controller asks every view to measure before any of them draws: a width read after another
+ * view has drawn makes the browser lay the page out in the middle of the task), else read now. */
+export function boxWidth(view) {
+  const w = view.measured ?? view.container.clientWidth;
+  view.measured = null;
+  return w;
+}

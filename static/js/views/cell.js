@@ -1,6 +1,6 @@
 // Inside the selected cell: every gate, the cell state and h, one column per hidden unit,
 // on colour-blind-safe scales with a legend. In the backward phase the gradients join in.
-import { svg, el, clear, fmt } from "../dom.js";
+import { svg, el, clear, fmt, boxWidth } from "../dom.js";
 import { colorFor, diverging, inkFor } from "../colors.js";
 import { DIVERGING, VIRIDIS } from "../config.js";
 
@@ -55,12 +55,16 @@ export class CellView {
     });
   }
 
+  measure() {
+    this.measured = this.container.clientWidth;
+  }
+
   update(trace) {
     this.trace = trace;
     const H = trace.hidden_size;
     const kind = trace.cell;
     const ROW_H = this.rowHeight;
-    const avail = Math.max(300, (this.container.clientWidth || 600) - LABEL_W - 8);
+    const avail = Math.max(300, (boxWidth(this) || 600) - LABEL_W - 8);
     const cw = Math.max(9, Math.min(56, Math.floor(avail / H)));
     this.cw = cw;
     const relu = kind === "rnn" && this.model()?.nonlinearity === "relu";

@@ -82,6 +82,10 @@ export class GradientsView {
     clear(this.container);
     const T = tr.steps.length;
     const back = tr.backward.filter(Boolean);
+    if (tr.backwardPending) {
+      this.container.append(el("p", { class: "hint" }, "Computing the backward pass (BPTT)…"));
+      return;
+    }
     if (back.length < T) {
       this.container.append(el("p", { class: "hint" },
         "The typed characters have no backward pass yet: move to the backward phase (or press End) to compute BPTT."));
@@ -147,6 +151,11 @@ export class GradientsView {
       });
     }
     return specs;
+  }
+
+  /** The backward half of the trace arrived: draw the charts it was waiting for. */
+  complete(trace) {
+    this.update(trace);
   }
 
   reset() {

@@ -5,7 +5,7 @@
 // overview (unrolled_stack.js). update() builds the drawing once per trace; render() only
 // toggles the classes of the cells whose state changed and moves the cursor, so playback stays
 // cheap. Its SVG pieces (arrow heads, token boxes, the loss as a sum) are unrolled_parts.js.
-import { svg, el, clear, fmt, showToken } from "../dom.js";
+import { svg, el, clear, fmt, showToken, boxWidth } from "../dom.js";
 import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR, CELL_STATE_COLOR } from "../config.js";
 import { chunksOf, slidingK, chunkLabel } from "./truncation.js";
 import { layout, computed, Y_PRED, Y_LOSS, CELL_H } from "./unrolled_layout.js";
@@ -112,6 +112,10 @@ export class UnrolledView {
     });
   }
 
+  measure() {
+    this.measured = this.container.clientWidth;
+  }
+
   /** prepare + draw the whole trace. */
   update(trace) {
     this.trace = trace;
@@ -125,7 +129,7 @@ export class UnrolledView {
     const LEFT = stacked ? LEFT_STACKED : LEFT_PLAIN;
     this.left = LEFT;
     // Fit the sentence on screen when possible; long sentences scroll horizontally.
-    const avail = (this.container.clientWidth || 1200) - LEFT - right;
+    const avail = (boxWidth(this) || 1200) - LEFT - right;
     const w = Math.max(U.minStepWidth, Math.min(U.stepWidth, Math.floor(avail / Math.max(1, T))));
     this.w = w;
     const cw = Math.max(30, w * U.cellWidthRatio);
@@ -343,6 +347,16 @@ export class UnrolledView {
     this.render();
   }
 
+  /** The backward half arrived: draw again with its gradients (the drawing is replaced in
+   * one task, so the box keeps its scroll position; a focused row button keeps the focus). */
+  complete(trace) {
+    const b = document.activeElement;
+    if (b && b.classList && b.classList.contains("row-button") && this.container.contains(b)) {
+      this.refocus = { layer: b.dataset.layer, direction: b.dataset.direction };
+    }
+    this.update(trace);
+  }
+
   /** The lines of notes under the network. */
   notes(trace) {
     const isLstm = trace.cell === "lstm", chunks = chunksOf(trace);
@@ -497,7 +511,7 @@ export class UnrolledView {
       this.ledger.textContent = b
         ? `Backward · ${lossSum(tr, tr.steps.length - 1, true)} · step ${t} adds ‖ΔW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 3)}` +
           ` · running ‖Σ dW_hh‖ = ${fmt(b.dW_hh_running_norm, 3)}`
-        : "Backward · computing BPTT for the typed characters…";
+        : tr.backwardPending ? "Backward · computing BPTT…" : "Backward · computing BPTT for the typed characters…";
     }
   }
 
