@@ -120,14 +120,16 @@ def test_a_new_sentence_shows_its_forward_half_while_bptt_runs(page, server_url)
     hold.holding = False
     open_page(page, f"{server_url}/?model=lstm-rhymes&text=twinkle")
     hold.holding = True
-    page.fill("#text-input", "How I wonder what you are?")
+    text = "How I wonder what you are?"
+    page.fill("#text-input", text)
     page.wait_for_function(
-        "() => window.__unrolled.controller.trace?.tokens.join('') === 'How I wonder what you are?'",
+        "(text) => window.__unrolled.controller.trace?.tokens.join('') === text",
+        arg=text,
         timeout=15000,
     )
     wait_held(page, hold)
     assert page.evaluate("() => window.__unrolled.controller.trace.backwardPending")
-    assert page.locator("svg.unrolled g.step").count() == len("How I wonder what you are?")
+    assert page.locator("svg.unrolled g.step").count() == len(text)
     assert set(page.evaluate(GRAD_WIDTHS)) == {0}
     hold.release()
     page.wait_for_function("() => window.__unrolled.controller.trace.backwardPending === false")
