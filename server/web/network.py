@@ -21,6 +21,16 @@ def share_origin(host: str, port: int | None) -> str | None:
     return f"http://{usable[0]}:{port}" if usable else None
 
 
+def local_only(host: str) -> bool:
+    """Does a server listening on `host` answer this machine only (a loopback address)?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: whatever it resolves to, others may reach it
+
+
 def lan_addresses() -> list[str]:
     """IPv4 addresses of this machine's interfaces, loopback excluded, sorted."""
     found: set[str] = set()

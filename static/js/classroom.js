@@ -13,6 +13,7 @@ const TYPING_QUIET_MS = 400;    // the teacher's typing goes out once it pauses:
 const GESTURE_MS = 1500;        // a state change this soon after a student's click or key is theirs
 const USER_SOURCES = new Set(["ui", "input", "live", "player"]);
 const TYPING = new Set(["input", "live"]);
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];   // a page at one of these is this machine's
 
 export const followedNames = () => PROPS.filter((p) => p.follow !== false).map((p) => p.name);
 
@@ -218,11 +219,12 @@ export function bindClassroom(state, player) {
     $("room-code").textContent = code;
     $("room-qr").src = `/api/rooms/${code}/qr.svg`;
     $("room-link").textContent = roomLink(code);
+    // (a page opened at another address reached the server from outside: a proxy, say)
+    $("room-local").hidden = !(document.body.dataset.localOnly === "1" && LOOPBACK.includes(location.hostname));
   }
 
   function roomLink(code) {
-    const origin = document.body.dataset.shareOrigin &&
-      ["localhost", "127.0.0.1", "[::1]"].includes(location.hostname)
+    const origin = document.body.dataset.shareOrigin && LOOPBACK.includes(location.hostname)
       ? document.body.dataset.shareOrigin : location.origin;
     return `${origin}/?room=${code}`;
   }

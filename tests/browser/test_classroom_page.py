@@ -276,3 +276,19 @@ def test_a_teacher_presents_to_a_room_and_students_see_the_code(pages, server_ur
     assert code in teacher.text_content("#room-status")  # on the projector, for latecomers
     assert teacher.locator("#room-bar").is_visible()
     shot(teacher, "present-teaching-1024")
+
+
+def test_a_room_on_a_server_only_this_computer_reaches_says_how_to_share_it(
+    pages, server_url, network_server_url
+):
+    teacher = pages(f"{server_url}/?model=rnn-hello&text=hello")  # 1024×768
+    open_room(teacher)
+    note = teacher.locator("#room-local")
+    assert note.is_visible() and "unrolled --host 0.0.0.0" in note.text_content()
+    box = note.bounding_box()
+    assert box["y"] + box["height"] <= 768  # on the projector, without scrolling the dialog
+    shot(teacher, "room-local-only-1024")
+    teacher.click("#room-close")
+    on_network = pages(f"{network_server_url}/?model=rnn-hello&text=hello")
+    open_room(on_network)
+    assert not on_network.locator("#room-local").is_visible()

@@ -90,3 +90,14 @@ def test_page_carries_the_students_address_only_when_listening_on_the_network(
     assert 'data-share-origin="http://192.168.1.20:8123"' in shared  # not the link-local one
     local = make_client(host="127.0.0.1", port=8123).get("/").text
     assert 'data-share-origin=""' in local
+
+
+def test_page_says_when_the_server_answers_this_machine_only(make_client):
+    from server.web.network import local_only
+
+    assert 'data-local-only="1"' in make_client(host="127.0.0.1").get("/").text
+    assert 'data-local-only=""' in make_client(host="0.0.0.0").get("/").text
+    assert [local_only(h) for h in ("localhost", "::1", "[::1]", "127.0.0.2")] == [True] * 4
+    assert [local_only(h) for h in ("0.0.0.0", "::", "192.168.1.20", "teacher.local")] == [
+        False
+    ] * 4

@@ -10,7 +10,7 @@ from server.api.deps import RegistryDep, SettingsDep
 from server.core.paths import TEMPLATES_DIR
 from server.web import assets
 from server.web.gzipped import maybe_gzip
-from server.web.network import share_origin
+from server.web.network import local_only, share_origin
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -47,6 +47,8 @@ def _render(request: Request, name: str, settings, registry) -> HTMLResponse:
         "settings": settings.limits(),
         # "Copy link" on a page opened at localhost gives this address instead: the students'.
         "share_origin": share_origin(settings.host, settings.port or request.url.port),
+        # ... and a room's dialog says that students cannot reach a server listening on loopback
+        "local_only": local_only(settings.host),
     }
     return templates.TemplateResponse(request, name, context)
 
