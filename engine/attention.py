@@ -25,7 +25,11 @@ Backward (dh̃ (T, H) = dL/dh̃_t from the head):
              dW_a = Σ_{t,s} dscore_ts h_t ⊗ h̄_s
     dot:     dh_t += Σ_s dscore_ts h̄_s,      dh̄_s += Σ_t dscore_ts h_t
 
-Each of these per-step arrays is kept: the trace shows them.
+Each of these per-step arrays is kept: the trace shows them. The line from decoder step t to
+encoder state s carries its own share of dh̄_s (``line_gradients``), what a picture of the
+attention's backward pass draws on that line:
+
+    g_ts = α_ts dctx_t + dscore_ts q_t,   q_t = W_aᵀ h_t (general) or h_t (dot);   Σ_t g_ts = dh̄_s
 """
 
 from __future__ import annotations
@@ -130,3 +134,10 @@ def backward(fw: AttentionForward, dh_tilde: np.ndarray, p: dict) -> AttentionGr
         dpre=dpre,
         params=grads,
     )
+
+
+def line_gradients(fw: AttentionForward, g: AttentionGrads, p: dict) -> np.ndarray:
+    """(T, S, H) g_ts: the part of dL/dh̄_s that comes from decoder step t (see the module
+    docstring), through its context (α_ts dctx_t) and through its score (dscore_ts q_t)."""
+    q = fw.h @ p["W_a"] if fw.score_kind == "general" else fw.h  # (T, H) rows W_aᵀ h_t
+    return fw.alpha[:, :, None] * g.dctx[:, None, :] + g.dscore[:, :, None] * q[:, None, :]

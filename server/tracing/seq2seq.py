@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine import attention
 from engine.seq2seq_decode import Decoded, decode, focus, run_decoded, whatif
 from engine.tokenize import Encoded
 from server.core import limits
@@ -215,6 +216,9 @@ def _backward(run, res) -> dict:
         columns["dc"] = g_dec.dc
     if att is not None:
         columns.update(dh_tilde=res.do, dctx=att.dctx, dalpha=att.dalpha, dscore=att.dscore)
+        # what each attention line carries back: ‖g_ts‖, step t's share of dL/dh̄_s
+        lines = attention.line_gradients(run.att, att, run.model.attn_params)  # (T, S, H)
+        columns["dh_enc_norm"] = np.sqrt(np.einsum("tsh,tsh->ts", lines, lines))
     decoder = per_row(columns)
     for t, step in enumerate(decoder):
         step["t"] = t

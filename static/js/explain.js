@@ -107,7 +107,9 @@ export const EXPLAIN = {
     "also scores every encoder state, α = softmax(score), and mixes them, ctx = Σ α h̄, before predicting. " +
     "The player runs over the encoder's steps, the context vector, then the decoder's steps; backward " +
     "goes from the last decoder step back into the encoder, through the context vector and, with " +
-    "attention, through every attention line at once. What-if: drag a decoder step onto a source token, " +
+    "attention, through every attention line at once: in the backward phase a line is as wide as the " +
+    "gradient it carries from its decoder step back to its encoder state (α times the gradient of the " +
+    "context, plus the part through the score), on a log scale. What-if: drag a decoder step onto a source token, " +
     "click a box of the α map, or move the sliders: the engine recomputes that step with your α. That " +
     "is an intervention, not what the model computes; Reset gives the model its attention back."],
   tree: ["The tree network",

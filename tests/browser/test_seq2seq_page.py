@@ -121,6 +121,24 @@ def test_attention_lines_heatmap_and_backward(page, server_url):
         page.keyboard.press("ArrowLeft")
     page.wait_for_function(f"() => document.querySelector('#step-label').dataset.t === '{S}'")
     assert page.locator("svg.s2s path.arc.grad.all").count() == S * T
+    # backward at decoder step 2: each line as wide as the gradient it carries back, not its α
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"() => document.querySelector('#step-label').dataset.t === '{S + 3}'")
+    lines = page.eval_on_selector_all(
+        "svg.s2s path.arc.grad",
+        "els => els.map((e) => [+e.dataset.grad, +e.getAttribute('stroke-width')])",
+    )
+    want = trace["backward"]["decoder"][2]["dh_enc_norm"]
+    assert [g for g, _ in lines] == pytest.approx(want, rel=1e-12)
+    by_width = sorted(range(S), key=lambda s: lines[s][1])
+    assert by_width == sorted(range(S), key=lambda s: want[s])  # the widest carries the most
+    alpha = trace["decoder"][2]["alpha"]
+    assert [w for _, w in lines] != pytest.approx([1 + 11 * a for a in alpha])  # not α's widths
+    labels = page.eval_on_selector_all(
+        "svg.s2s .alpha-label", "els => els.map((e) => e.textContent)"
+    )
+    assert all(not label.startswith("α") for label in labels[:S])
 
 
 def test_whatif_drag_equals_the_engine_and_resets(page, server_url):
@@ -251,6 +269,10 @@ def test_screenshots(page, server_url, theme):
             page, f"{server_url}/?model={ATTN}&text=abcdefgh&t=4&phase=backward&theme={theme}"
         )
         shot(page, f"seq2seq-backward-{w}x{h}-{theme}")
+        open_page(  # a decoder step's attention lines in the backward phase
+            page, f"{server_url}/?model={ATTN}&text=abcdefgh&t=11&phase=backward&theme={theme}"
+        )
+        shot(page, f"seq2seq-backward-lines-{w}x{h}-{theme}")
     page.set_viewport_size({"width": 800, "height": 450})
     open_page(page, f"{server_url}/embed?model={ATTN}&text=abcdef&t=9&whatif=2:0&theme={theme}")
     page.wait_for_selector("[data-whatif-token]", state="attached")

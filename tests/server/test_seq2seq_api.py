@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import attention
 from engine.seq2seq_decode import whatif
 from engine.storage import load_model
 from server.core.paths import DEMO_MODELS_DIR
@@ -58,6 +59,12 @@ def test_greedy_trace_shapes_and_numbers(client):
     np.testing.assert_allclose(body["loss"], run.loss, rtol=1e-12)
     res = run.backward()
     np.testing.assert_allclose([e["dh_attn"] for e in back["encoder"]], res.dHbar_attn, atol=1e-14)
+    # each attention line's share of dL/dh̄_s: its norm, and together they make dh_attn
+    lines = attention.line_gradients(run.att, res.attention, model.model.attn_params)
+    shown = [d["dh_enc_norm"] for d in back["decoder"]]
+    np.testing.assert_allclose(shown, np.linalg.norm(lines, axis=2), rtol=1e-12)
+    assert np.shape(shown) == (T, S) and min(map(min, shown)) >= 0
+    np.testing.assert_allclose(lines.sum(axis=0), res.dHbar_attn, atol=1e-13)
 
 
 def test_teacher_forcing_and_lstm_free_fields(client):

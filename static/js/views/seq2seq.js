@@ -2,8 +2,9 @@
 // decoder's steps on the right with their predictions. Forward fills it left to right; backward
 // lights the gradient from the last decoder step back into the encoder through the context vector
 // (and, with attention, through every attention line). With attention, the lines from the current
-// decoder step to every encoder state have width and opacity by α; dragging a decoder step onto a
-// source token asks for the what-if (`onFocus(t, s)`).
+// decoder step to every encoder state have width and opacity by α (forward) or by the gradient
+// each carries back (backward); dragging a decoder step onto a source token asks for the what-if
+// (`onFocus(t, s)`).
 import { svg, clear, fmt, showToken } from "../dom.js";
 import { diverging } from "../colors.js";
 
@@ -202,35 +203,59 @@ export class EncoderDecoderDiagram {
     });
   }
 
-  /** The current decoder step's attention lines (forward: α or the what-if's α; backward: gradient). */
+  /** The current decoder step's attention lines (forward: α or the what-if's α; backward: the
+   * gradient each line carries back to its encoder state, ‖g_ts‖ = ‖α_ts dctx_t + dscore_ts q_t‖). */
   renderArcs(i, back, whatif) {
     clear(this.arcs);
     const tr = this.trace, t = i - this.S - 1;
     for (const lab of this.svg.querySelectorAll(".alpha-label")) lab.textContent = "";
     if (!tr.attention) return;
-    if (back && t < 0) {   // the gradient reached every encoder state through every line at once
-      tr.decoder.forEach((d, u) => d.alpha.forEach((a, s) => this.arcs.append(this.arc(this.xOf(this.S + 1 + u),
-        this.xOf(s), a, "arc grad all"))));
-      return;
-    }
+    if (back) { this.renderGradArcs(t); return; }
     if (t < 0) return;
     const own = tr.decoder[t].alpha;
     const mine = whatif && whatif.t === t ? whatif.alpha : null;
     const alpha = mine || own;
     const xd = this.xOf(i);
     alpha.forEach((a, s) => {
-      this.arcs.append(this.arc(xd, this.xOf(s), a, `arc${back ? " grad" : ""}${mine ? " mine" : ""}`, s));
+      this.arcs.append(this.arc(xd, this.xOf(s), a, `arc${mine ? " mine" : ""}`, s));
       const num = a.toFixed(2);
       this.nodes[s].querySelector(".alpha-label").textContent = this.col < 64 ? num.replace(/^0/, "") : `α ${num}`;
     });
   }
 
-  /** One attention line from a decoder state (x = xd) down to an encoder state (x = xe). */
-  arc(xd, xe, a, cls, s = null) {
+  /** Backward: decoder step t's lines (t < 0, the encoder's own steps: every step's lines, the
+   * gradient having reached every encoder state through them at once), each as wide as the
+   * gradient it carries, on one log scale over the whole trace. */
+  renderGradArcs(t) {
+    const tr = this.trace, rows = tr.backward.decoder.map((d) => d.dh_enc_norm || []);
+    const pos = rows.flat().filter((v) => v > 0);
+    const lo = pos.length ? Math.min(...pos) : 1e-12, hi = pos.length ? Math.max(...pos) : 1;
+    const line = (u, s, cls) => {
+      const g = rows[u][s] ?? 0, a = tr.decoder[u].alpha[s];
+      const arc = this.arc(this.xOf(this.S + 1 + u), this.xOf(s), a, cls, s, gradWidth(g, lo, hi) - 0.5,
+        0.25 + 0.75 * (g > 0 ? (Math.log10(Math.max(g, lo)) - Math.log10(lo)) / Math.max(1e-9, Math.log10(hi / lo)) : 0));
+      arc.dataset.grad = String(g);
+      arc.append(svg("title", {}, `gradient from decoder step ${u} into encoder state ${s} through this line: ` +
+        `‖α dctx + dscore·q‖ = ${fmt(g, 4)} (α = ${fmt(a, 3)})`));
+      this.arcs.append(arc);
+    };
+    if (t < 0) {
+      tr.decoder.forEach((d, u) => d.alpha.forEach((_, s) => line(u, s, "arc grad all")));
+      return;
+    }
+    tr.decoder[t].alpha.forEach((_, s) => {
+      line(t, s, "arc grad");
+      this.nodes[s].querySelector(".alpha-label").textContent = compact(rows[t][s]);
+    });
+  }
+
+  /** One attention line from a decoder state (x = xd) down to an encoder state (x = xe): by
+   * default as wide and as opaque as its weight α. */
+  arc(xd, xe, a, cls, s = null, width = 1 + 11 * a, opacity = 0.2 + 0.8 * a) {
     const peak = 34 + (1 - a) * 18;
     const d = `M${xd},${Y_CELL} C${xd},${peak} ${xe},${peak} ${xe},${Y_CELL}`;
     return svg("path", { class: cls, d, "data-s": s, "data-alpha": a,
-      "stroke-width": 1 + 11 * a, "stroke-opacity": 0.2 + 0.8 * a });
+      "stroke-width": width, "stroke-opacity": opacity });
   }
 
   svgX(ev) {
