@@ -1,5 +1,8 @@
 """Dependencies as Annotated aliases. The app keeps one instance of each on `app.state`
-(made in the lifespan); tests swap them with `app.dependency_overrides[get_settings] = ...`."""
+(made in the lifespan); tests swap them with `app.dependency_overrides[get_settings] = ...`.
+
+They are `async def` although none awaits: FastAPI runs a plain `def` dependency in its thread
+pool, a thread hop per dependency per request (and per WebSocket a classroom opens)."""
 
 from __future__ import annotations
 
@@ -16,27 +19,27 @@ from server.tracing.service import TraceService
 from server.training.jobs import Jobs
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings
 
 
-def get_registry(conn: HTTPConnection) -> Registry:
+async def get_registry(conn: HTTPConnection) -> Registry:
     return conn.app.state.registry
 
 
-def get_traces(conn: HTTPConnection) -> TraceService:
+async def get_traces(conn: HTTPConnection) -> TraceService:
     return conn.app.state.traces
 
 
-def get_jobs(conn: HTTPConnection) -> Jobs:
+async def get_jobs(conn: HTTPConnection) -> Jobs:
     return conn.app.state.jobs
 
 
-def get_projections(conn: HTTPConnection) -> ProjectionService:
+async def get_projections(conn: HTTPConnection) -> ProjectionService:
     return conn.app.state.projections
 
 
-def get_rooms(conn: HTTPConnection) -> Rooms:
+async def get_rooms(conn: HTTPConnection) -> Rooms:
     return conn.app.state.rooms
 
 
@@ -48,7 +51,7 @@ ProjectionsDep = Annotated[ProjectionService, Depends(get_projections)]
 RoomsDep = Annotated[Rooms, Depends(get_rooms)]
 
 
-def rate_limited(request: Request) -> None:
+async def rate_limited(request: Request) -> None:
     """For the expensive routes: 429 once this client has used up its requests
     (`api_rate` per second, bursts of `api_burst`)."""
     client = request.client.host if request.client else "unknown"
