@@ -60,6 +60,8 @@ class TraceProcessPool:
                 )
                 for _ in range(self.n)
             ]
+            for e in self.executors:
+                _widen_results_pipe(e)
             ready = [loop.run_in_executor(e, process.ready) for e in self.executors]
             self.pids = await asyncio.wait_for(asyncio.gather(*ready), timeout)
         except (OSError, TimeoutError, BrokenProcessPool, NotImplementedError) as e:
@@ -110,6 +112,25 @@ def unwrap(ok: bool, answer):
         message, status = answer
         raise ApiError(message, status) if status < 500 else RuntimeError(message)
     return answer
+
+
+RESULTS_PIPE_BYTES = 1 << 20  # Linux's default limit for a pipe an unprivileged process sizes
+
+
+def _widen_results_pipe(executor: ProcessPoolExecutor) -> None:
+    """Let the pipe that brings a process's answers hold 1 MB instead of 64 KB (Linux).
+
+    A classroom's batch of forward halves comes back as tens of MB: through a 64 KB pipe the
+    two processes take turns every 64 KB, and this process spent about a third of its time in a
+    burst reading it (py-spy). `_result_queue` is the executor's own (CPython's), so anything
+    unexpected leaves the pipe as it is."""
+    try:
+        import fcntl
+
+        fd = executor._result_queue._reader.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, RESULTS_PIPE_BYTES)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
 
 
 def _kill(pid: int) -> None:
