@@ -5,15 +5,17 @@
 // overview (unrolled_stack.js). update() builds the drawing once per trace; render() only
 // toggles the classes of the cells whose state changed and moves the cursor, so playback stays
 // cheap. The shown row's columns are unrolled_row.js; the frame around the rows (arrow heads,
-// row labels, the initial state) unrolled_frame.js; the notes under it unrolled_notes.js; the
-// truncation band (chunk dividers, the sliding window) unrolled_truncation.js; the SVG pieces
-// (arrow heads, token boxes, the loss as a sum) unrolled_parts.js.
-import { svg, el, clear, fmt, boxWidth } from "../dom.js";
+// row labels, the initial state) unrolled_frame.js; the cursor and the unit marker
+// unrolled_cursor.js; the notes under it unrolled_notes.js; the truncation band (chunk dividers,
+// the sliding window) unrolled_truncation.js; the SVG pieces (arrow heads, token boxes, the loss
+// as a sum) unrolled_parts.js.
+import { svg, el, clear, boxWidth } from "../dom.js";
 import { UNROLLED as U } from "../config.js";
 import { chunksOf, slidingK } from "./truncation.js";
 import { layout, computed, CELL_H } from "./unrolled_layout.js";
-import { StackDrawing } from "./unrolled_stack.js";
-import { gradWidth, lossSum } from "./unrolled_parts.js";
+import { StackDrawing, overviewGradWidth } from "./unrolled_stack.js";
+import { gradWidth, ledgerText, lossSum } from "./unrolled_parts.js";
+import { StepCursor } from "./unrolled_cursor.js";
 import { arrowDefs, rowLabels, initialState } from "./unrolled_frame.js";
 import { ShownRow } from "./unrolled_row.js";
 import { notes, noteTexts, NOTE_LINE } from "./unrolled_notes.js";
@@ -151,7 +153,8 @@ export class UnrolledView {
     // The network sits below the truncation band; everything else is drawn in its coordinates.
     const root = svg("g", { class: "network", transform: `translate(0 ${band})` });
     svgRoot.append(root);
-    this.placeCursor(root, stacked, band);
+    this.cursor = new StepCursor(stacked, { w, height: geo.height, band });
+    if (!stacked) root.append(this.cursor.box);
 
     // Row labels and the zero initial state (a reverse row starts on the right, from h_T = 0).
     const labels = rowLabels(geo);
@@ -173,8 +176,7 @@ export class UnrolledView {
     if (this.window) svgRoot.append(this.window);
 
     root.append(...noteTexts(lines, trace.truncation, geo.height));
-    this.marker = stacked ? el("div", { class: "unrolled-marker" }) : svg("rect", { class: "unit-marker", width: 0, height: 0 });
-    root.append(...(stacked ? [] : [this.marker]), this.pinned);
+    root.append(...(stacked ? [] : [this.cursor.marker]), this.pinned);
     this.mount(svgRoot, stacked, band);
     this.restoreFocus();
     this.revealShownRow();
@@ -183,29 +185,10 @@ export class UnrolledView {
     this.render();
   }
 
-  /** The cursor over the current step. A stack is thousands of SVG nodes, and moving anything
-   * inside an SVG lays the whole of it out again: there the cursor and the unit marker are HTML
-   * boxes over the drawing, moved by a transform (the drawing is at its own size, never scaled). */
-  placeCursor(root, stacked, band) {
-    const { w, geo } = this;
-    this.overlay = stacked;
-    this.cursor = stacked ? el("div", { class: "unrolled-cursor" })
-      : svg("rect", { class: "cursor", x: 0, y: 4, width: w, height: geo.height - 8, rx: 8 });
-    if (stacked) Object.assign(this.cursor.style, { top: `${band + 4}px`, width: `${w}px`, height: `${geo.height - 8}px` });
-    else root.append(this.cursor);
-  }
-
-  /** The other rows, the wires between the rows, the joins and the row buttons (unrolled_stack.js),
-   * their gradient arrows scaled from the overview's smallest to largest ‖dL/dh‖. */
+  /** The other rows, the wires between the rows, the joins and the row buttons (unrolled_stack.js). */
   drawStack(root, cw) {
     const trace = this.trace, { geo, w, left, width } = this;
-    const obw = trace.overview_backward;
-    const all = [];
-    if (obw) for (const k of ["dh_in_norm", "dh_next_norm"]) for (const a of obw[k]) for (const b of a) for (const v of b) if (v > 0) all.push(v);
-    const glo = all.length ? Math.min(...all) : 1, ghi = all.length ? Math.max(...all) : 1;
-    // (thinner than the shown row's arrows: many of them, close together)
-    const thin = (n) => U.gradMinWidth + (gradWidth(n, glo, ghi) - U.gradMinWidth) * 0.45;
-    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left, width, gradWidth: thin });
+    this.stack = new StackDrawing({ tr: trace, geo, w, cw, left, width, gradWidth: overviewGradWidth(trace) });
     this.stack.draw(root);
     // (the exported SVG shows the canvas as an image here, under everything: images.js)
     if (this.stack.canvas) {
@@ -219,7 +202,7 @@ export class UnrolledView {
    * marker over it). */
   mount(svgRoot, stacked, band) {
     clear(this.container).append(svgRoot);
-    if (stacked) this.container.append(this.cursor, this.marker);
+    if (stacked) this.container.append(this.cursor.box, this.cursor.marker);
     this.svgRoot = svgRoot;
     this.container.title = "";
     const cv = this.stack.canvas;
@@ -327,22 +310,12 @@ export class UnrolledView {
       this.fullPaint = false;
       this.stack.canvas.paintAll();
     } else if (this.stack.canvas) this.stack.canvas.repaint(changed);
-    if (this.overlay) this.cursor.style.transform = `translateX(${this.left + t * this.w}px)`;
-    else this.cursor.setAttribute("x", this.left + t * this.w);
-    this.cursor.classList.toggle("backward", back);
+    this.cursor.moveTo(this.left + t * this.w, back);
     const { cw, gridCols, gwid, ghei } = this.geometry;
     if (unit < tr.hidden_size && t < T) {
       const cl = this.left + t * this.w + this.w / 2 - cw / 2;
       const mx = cl + 4 + (unit % gridCols) * gwid - 1, my = this.geo.shown.y + 4 + Math.floor(unit / gridCols) * ghei - 1;
-      if (this.overlay) {
-        Object.assign(this.marker.style, { width: `${gwid + 1.4}px`, height: `${ghei + 1.4}px`,
-          transform: `translate(${mx}px, ${my + this.band}px)` });
-      } else {
-        this.marker.setAttribute("x", mx);
-        this.marker.setAttribute("y", my);
-        this.marker.setAttribute("width", gwid + 1.4);
-        this.marker.setAttribute("height", ghei + 1.4);
-      }
+      this.cursor.mark(mx, my, gwid + 1.4, ghei + 1.4);
     }
     this.renderWindow();
     this.renderLedger();
@@ -350,17 +323,7 @@ export class UnrolledView {
   }
 
   renderLedger() {
-    if (!this.ledger) return;
-    const tr = this.trace, { t, phase } = this.state;
-    if (phase === "forward") {
-      this.ledger.textContent = `Forward · ${lossSum(tr, t)}`;
-    } else {
-      const b = tr.backward[t];
-      this.ledger.textContent = b
-        ? `Backward · ${lossSum(tr, tr.steps.length - 1, true)} · step ${t} adds ‖ΔW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 3)}` +
-          ` · running ‖Σ dW_hh‖ = ${fmt(b.dW_hh_running_norm, 3)}`
-        : tr.backwardPending ? "Backward · computing BPTT…" : "Backward · computing BPTT for the typed characters…";
-    }
+    if (this.ledger) this.ledger.textContent = ledgerText(this.trace, this.state.t, this.state.phase);
   }
 
   /** Keep the current step in view; done in the next frame so it never forces an extra layout. */
