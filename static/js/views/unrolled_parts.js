@@ -1,6 +1,6 @@
 /** The SVG pieces of the unrolled network (views/unrolled.js): arrow heads, every step's units
- * as one bitmap, the width of a gradient arrow, a step's input box, Jordan's y_{t−1} arrow and
- * the loss written as the sum it is. */
+ * as one bitmap, the width of a gradient arrow, a step's input box, Jordan's y_{t−1} arrow, and
+ * the loss written as the sum it is (the ledger's line). */
 
 import { svg, fmt, showToken } from "../dom.js";
 import { diverging } from "../colors.js";
@@ -60,6 +60,17 @@ export function lossSum(tr, t, whole = false) {
   const lhs = whole ? "L = Σ L_t" : `Σ L so far (steps 0…${t})`;
   return `${lhs} = ${terms.length > 1 ? `${shown} = ` : `${terms[0]} = `}${fmt(sum, 3)}` +
     (terms.length > 1 ? ` (${terms.length} losses)` : "");
+}
+
+/** The ledger under the network: the loss so far (forward), or the whole loss and step t's term
+ * of dW_hh (backward). */
+export function ledgerText(tr, t, phase) {
+  if (phase === "forward") return `Forward · ${lossSum(tr, t)}`;
+  const b = tr.backward[t];
+  return b
+    ? `Backward · ${lossSum(tr, tr.steps.length - 1, true)} · step ${t} adds ‖ΔW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 3)}` +
+      ` · running ‖Σ dW_hh‖ = ${fmt(b.dW_hh_running_norm, 3)}`
+    : tr.backwardPending ? "Backward · computing BPTT…" : "Backward · computing BPTT for the typed characters…";
 }
 
 /** The input box under a step: its token (dimmed, with what the model read, when it did not

@@ -7,8 +7,9 @@
 // on one canvas (unrolled_canvas.js) from the same shapes — `put(tag, attrs, title)` is either —
 // except in a single row, whose few wires stay SVG.
 import { svg, fmt } from "../dom.js";
-import { SHARED_W_COLOR, GRAD_COLOR } from "../config.js";
+import { UNROLLED as U, SHARED_W_COLOR, GRAD_COLOR } from "../config.js";
 import { Y_OUT } from "./unrolled_layout.js";
+import { gradWidth } from "./unrolled_parts.js";
 import { StackCanvas } from "./unrolled_canvas.js";
 
 const ARROW = { fwd: "→", rev: "←" };
@@ -18,6 +19,16 @@ export const rowName = (tr, l, d) =>
 
 /** The overview's number at [l][d][s], or null. */
 const at = (a, l, d, s) => (a && a[l] && a[l][d] ? a[l][d][s] ?? null : null);
+
+/** The width of the stack's gradient arrows, norm -> px: log-scaled from the overview's smallest
+ * to its largest ‖dL/dh‖, thinner than the shown row's arrows (many of them, close together). */
+export function overviewGradWidth(tr) {
+  const obw = tr.overview_backward;
+  const all = [];
+  if (obw) for (const k of ["dh_in_norm", "dh_next_norm"]) for (const a of obw[k]) for (const b of a) for (const v of b) if (v > 0) all.push(v);
+  const glo = all.length ? Math.min(...all) : 1, ghi = all.length ? Math.max(...all) : 1;
+  return (n) => U.gradMinWidth + (gradWidth(n, glo, ghi) - U.gradMinWidth) * 0.45;
+}
 
 export class StackDrawing {
   /** ctx: {tr, geo, w, cw, left, gradWidth(norm) -> px}. */
