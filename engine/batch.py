@@ -93,14 +93,12 @@ def _forward_side_by_side(model: SequenceModel, runs: list[Run]) -> None:
             c0 = None if starts[0][1] is None else np.stack([c for _, c in starts])
             arrays = cell.forward_arrays(xin, h0, c0)  # each (T, B, …); h last
             params = cell.snapshot()  # one copy for every tape of this cell
-            # sequence-major copies (B, T, …), one per array: each tape's arrays are then
-            # contiguous views (n, …) of them, as fast to read in BPTT as its own arrays, for
-            # a few large copies instead of one small one per array and sequence
-            by_seq = [np.ascontiguousarray(np.swapaxes(a, 0, 1)) for a in (xin, *arrays)]
             for i, (h0_i, c0_i) in enumerate(starts):
                 n = lengths[i]
-                x_i, *own = (a[i, :n] for a in by_seq)
-                tape = cell.tape(x_i, h0_i, c0_i, own, params=params)
+                # each tape owns its arrays: a view into the batch's would keep the whole
+                # batch in memory for as long as one trace of it waits in a cache
+                own = [np.ascontiguousarray(a[:n, i]) for a in arrays]
+                tape = cell.tape(xin[:n, i].copy(), h0_i, c0_i, own, params=params)
                 if d == 0:
                     tapes[i].append([])
                 tapes[i][li].append(tape)
