@@ -79,11 +79,16 @@ export class Controller extends EventTarget {
     let trace, viaSocket = false, drawn = false;
     const onForward = (partial) => {
       if (gen !== this.loadGen) return;
-      drawn = true;
       partial.backwardPending = true;
       partial.flowRequested = body.flow;
-      this.synced = false;           // (no live typing onto a trace still coming in)
-      this.setTrace(partial, gen);
+      // After the messages already in: a backward half right behind (a cached trace) makes
+      // one drawing of the whole trace instead of two.
+      setTimeout(() => {
+        if (gen !== this.loadGen || !partial.backwardPending) return;
+        drawn = true;
+        this.synced = false;           // (no live typing onto a trace still coming in)
+        this.setTrace(partial, gen);
+      }, 0);
     };
     try {
       try {

@@ -135,3 +135,33 @@ def test_a_new_sentence_shows_its_forward_half_while_bptt_runs(page, server_url)
     page.wait_for_function("() => window.__unrolled.controller.trace.backwardPending === false")
     page.wait_for_function(f"() => ({GRAD_WIDTHS})().some((w) => w > 0)")
     page.watch.assert_clean()
+
+
+DRAWN_GRADIENTS = """() => {
+  const cv = window.__unrolled.unrolled.stack.canvas;
+  const attr = (sel, name) => [...document.querySelectorAll(sel)].map((e) => e.getAttribute(name));
+  return {
+    arrows: attr("svg.unrolled g.step line.grad", "stroke-width"),
+    bars: attr("svg.unrolled g.step rect.contrib", "height"),
+    titles: [...document.querySelectorAll("svg.unrolled g.step line.grad title")]
+      .map((e) => e.textContent),
+    stack: ["mgrad", "gin"].map((cls) => cv.shapes(cls).map((s) => JSON.stringify(s))),
+  };
+}"""
+
+
+def test_a_stacks_gradients_arrive_as_a_whole_drawing_would_show_them(page, server_url):
+    url = f"{server_url}/?model=deep-bi-lstm&text=hello%20there&phase=backward&t=10"
+    open_page(page, url)  # (the whole trace at once: the backward half was not held)
+    whole = page.evaluate(DRAWN_GRADIENTS)
+    assert all(float(w) > 0 for w in whole["arrows"]) and whole["stack"][0] and whole["stack"][1]
+    hold = HoldBackward(page)
+    page.goto(url + "&unit=1")  # (another link: the server's cache answers, the route holds)
+    page.wait_for_selector("body[data-drawn-ms]", timeout=15000)
+    wait_held(page, hold)
+    early = page.evaluate(DRAWN_GRADIENTS)
+    assert set(early["arrows"]) == {"0"} and early["stack"] == [[], []]
+    assert page.locator("svg.unrolled g.step").count() == len("hello there")
+    hold.release()
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    assert page.evaluate(DRAWN_GRADIENTS) == whole

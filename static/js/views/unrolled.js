@@ -167,7 +167,7 @@ export class UnrolledView {
       labels, this.stack.labels);
     this.cellState = this.stack.cells.map(() => "");
 
-    const shown = new ShownRow({ tr: trace, geo, w, cw, left: LEFT, initX: init.x, starts });
+    const shown = this.shownRow = new ShownRow({ tr: trace, geo, w, cw, left: LEFT, initX: init.x, starts });
     this.cols = shown.draw(root);
     // Under the network: the carried arrows cross the dividers on top of them.
     if (chunks) svgRoot.insertBefore(chunkDividers(chunks, { left: LEFT, w, width, height: geo.height, band }), root);
@@ -240,14 +240,24 @@ export class UnrolledView {
     });
   }
 
-  /** The backward half arrived: draw again with its gradients (the drawing is replaced in
-   * one task, so the box keeps its scroll position; a focused row button keeps the focus). */
+  /** The backward half of the trace on screen arrived: its gradients join the drawing without
+   * building it again (a stack's thousands of nodes, laid out anew): the shown row's arrows and
+   * bars get their widths, the stack its canvas (and wires) drawn with them. */
   complete(trace) {
-    const b = document.activeElement;
-    if (b && b.classList && b.classList.contains("row-button") && this.container.contains(b)) {
-      this.refocus = { layer: b.dataset.layer, direction: b.dataset.direction };
+    if (trace !== this.trace || !this.shownRow) { this.update(trace); return; }
+    this.shownRow.fill(trace);
+    // the other rows and the wires drawn again with their gradients: a new canvas (and, in a
+    // single row, new SVG wires) in place of the old; the row buttons and the rest stay
+    const old = this.stack;
+    this.drawStack(svg("g"), this.shownRow.cw);
+    old.wires.replaceWith(this.stack.wires);
+    if (old.canvas) {
+      this.stack.canvas.canvas.style.top = old.canvas.canvas.style.top;
+      old.canvas.canvas.replaceWith(this.stack.canvas.canvas);
+      this.fullPaint = true;
     }
-    this.update(trace);
+    this.cellState = this.stack.cells.map(() => "");
+    this.render();
   }
 
   /** Sliding window: the steps the current step's loss reaches, k back (forward in a reverse direction). */

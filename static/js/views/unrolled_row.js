@@ -26,16 +26,32 @@ export class ShownRow {
     this.row = this.geo.shown;
     this.reverse = tr.direction === 1;
     this.isLstm = tr.cell === "lstm";
-    // The scales the columns share: the gradient arrows' widths from the smallest to the largest
-    // ‖dL/dh_t‖, the bars' heights to the largest contribution, the units' colours to |h|.
-    const norms = tr.backward.filter(Boolean).map((b) => b.dh_norm).filter((n) => n > 0);
-    this.lo = norms.length ? Math.min(...norms) : 1;
-    this.hi = norms.length ? Math.max(...norms) : 1;
-    this.maxContrib = Math.max(1e-12, ...tr.backward.filter(Boolean)
-      .map((b) => b.contrib_norms.weight_hh ?? 0));
+    this.scales(tr);
+    this.grads = [];    // per step: {line, title, carried} of the gradient arrow
+    this.bars = [];     // per step: {bar, title} of the contribution bar
+    // (the units' colours are scaled to |h|)
     const scale = this.isLstm || tr.cell === "gru" ? 1 : Math.max(1, ...tr.steps.map((s) => Math.max(...s.h.map(Math.abs))));
     Object.assign(this, unitGrid(tr.hidden_size));
     this.sprite = unitSprite(tr.steps, this.gridCols, this.gridRows, scale);
+  }
+
+  /** The scales the columns share: the gradient arrows' widths from the smallest to the largest
+   * ‖dL/dh_t‖, the bars' heights to the largest contribution. */
+  scales(tr) {
+    const back = tr.backward.filter(Boolean);
+    const norms = back.map((b) => b.dh_norm).filter((n) => n > 0);
+    this.lo = norms.length ? Math.min(...norms) : 1;
+    this.hi = norms.length ? Math.max(...norms) : 1;
+    this.maxContrib = Math.max(1e-12, ...back.map((b) => b.contrib_norms.weight_hh ?? 0));
+  }
+
+  /** The backward half has arrived (tr, the same trace with it): give the columns drawn
+   * without it their gradient arrows and contribution bars. */
+  fill(tr) {
+    this.tr = tr;
+    this.scales(tr);
+    this.grads.forEach((g, t) => this.setGradient(g, t, tr.backward[t]));
+    this.bars.forEach((bar, t) => this.setContribution(bar, t, tr.backward[t]));
   }
 
   /** Append every step's column (g.step) to root; returns them, in step order. */
@@ -104,14 +120,16 @@ export class ShownRow {
    * boundary (the state entering a chunk is detached): a ✕ there instead. */
   gradient(g, t, cl, fromX, carried, b) {
     const { cw, reverse } = this, Y_H = this.row.yH;
-    const gw = b && !carried ? gradWidth(b.dh_norm, this.lo, this.hi) : 0;
     const prevT = reverse ? t + 1 : t - 1;
-    const grad = svg("line", { class: "grad", x1: reverse ? cl + cw - 2 : cl + 2, y1: Y_H + 9,
+    const line = svg("line", { class: "grad", x1: reverse ? cl + cw - 2 : cl + 2, y1: Y_H + 9,
       x2: reverse ? fromX - 4 : fromX + 4, y2: Y_H + 9,
-      stroke: GRAD_COLOR, "stroke-width": gw, "marker-end": carried ? null : "url(#ah-g)" });   // (into h₋₁: dstate)
-    grad.append(svg("title", {}, carried ? `no gradient from step ${t} into step ${prevT}: a chunk boundary`
-      : b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed"));
-    g.append(grad);
+      stroke: GRAD_COLOR, "marker-end": carried ? null : "url(#ah-g)" });   // (into h₋₁: dstate)
+    const title = svg("title");
+    line.append(title);
+    const grad = { line, title, carried, prevT };
+    this.setGradient(grad, t, b);
+    this.grads.push(grad);
+    g.append(line);
     if (carried) {
       const stop = svg("text", { class: "grad-stop", x: this.left + (reverse ? t + 1 : t) * this.w, y: Y_H + 15,
         "text-anchor": "middle" }, "✕");
@@ -119,6 +137,12 @@ export class ShownRow {
         "(the state entering this chunk was detached)."));
       g.append(stop);
     }
+  }
+
+  setGradient({ line, title, carried, prevT }, t, b) {
+    line.setAttribute("stroke-width", b && !carried ? gradWidth(b.dh_norm, this.lo, this.hi) : 0);
+    title.textContent = carried ? `no gradient from step ${t} into step ${prevT}: a chunk boundary`
+      : b ? `‖dL/dh_${t}‖ = ${fmt(b.dh_norm, 4)}` : "not computed";
   }
 
   /** The cell: a small grid of its hidden units coloured by h_t. A tile of one bitmap instead of
@@ -149,11 +173,19 @@ export class ShownRow {
 
   /** At the bottom: this step's contribution to dW_hh (backward pass), as a bar. */
   contribution(b, t, cx) {
-    const cw = this.cw, Y_BAR = this.geo.yBar;
-    const c = b ? (b.contrib_norms.weight_hh ?? 0) / this.maxContrib : 0;
-    const bar = svg("rect", { class: "contrib", x: cx - cw / 4, y: Y_BAR - BAR_H * c, width: cw / 2,
-      height: Math.max(1, BAR_H * c), fill: GRAD_COLOR });
-    bar.append(svg("title", {}, b ? `‖step ${t}'s contribution to dW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 4)}` : ""));
+    const cw = this.cw;
+    const bar = svg("rect", { class: "contrib", x: cx - cw / 4, width: cw / 2, fill: GRAD_COLOR });
+    const title = svg("title");
+    bar.append(title);
+    this.setContribution({ bar, title }, t, b);
+    this.bars.push({ bar, title });
     return bar;
+  }
+
+  setContribution({ bar, title }, t, b) {
+    const c = b ? (b.contrib_norms.weight_hh ?? 0) / this.maxContrib : 0;
+    bar.setAttribute("y", this.geo.yBar - BAR_H * c);
+    bar.setAttribute("height", Math.max(1, BAR_H * c));
+    title.textContent = b ? `‖step ${t}'s contribution to dW_hh‖ = ${fmt(b.contrib_norms.weight_hh, 4)}` : "";
   }
 }

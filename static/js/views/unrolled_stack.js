@@ -50,7 +50,7 @@ export class StackDrawing {
     const rms = [];
     if (ov) for (const layer of ov) for (const dir of layer) for (const v of dir) if (v != null) rms.push(v / Math.sqrt(H));
     this.rmsMax = Math.max(1e-9, ...rms);
-    const wires = svg("g", { class: "wires" });
+    const wires = this.wires = svg("g", { class: "wires" });
     root.append(wires);
     this.canvas = geo.rows.length > 1 || geo.dirs === 2
       ? new StackCanvas({ width: this.width, height: geo.height, left: this.left, w: this.w, T }) : null;
