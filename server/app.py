@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
     app.state.rates = ClientRates(settings.api_rate, settings.api_burst)
     errors.install(app)
 
+    # (first: a page's forty modules are matched here before any of the API's routes)
+    app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     for router in (
         health,
         models,
@@ -108,7 +110,6 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
     app.include_router(rooms.socket_router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
-    app.mount("/static", HashedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     # Middleware added last runs first: headers outermost (so even a 413 carries them), then
     # who may ask at all (Host, Origin), then the size cap, then CORS.

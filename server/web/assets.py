@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import mimetypes
+import os
 import posixpath
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from server.core.paths import STATIC_DIR
-from server.web.gzipped import compressed, maybe_gzip
+from server.web.gzipped import accepts_gzip, compressed, maybe_gzip
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -93,19 +97,74 @@ def _import_closure(root_str: str, entry: str, key: tuple) -> tuple[str, ...]:
     return tuple(f"/static/{rel}" for rel in sorted(seen - {entry}))
 
 
+@dataclass(frozen=True)
+class Warm:
+    """A text file's gzipped answer, ready in memory (warm_static)."""
+
+    path: Path
+    mtime_ns: int
+    size: int
+    digest: str  # the content hash ?v= names
+    body: bytes  # gzipped
+    media_type: str
+
+
+_warm: dict[str, Warm] = {}  # static path ("js/api.js") -> its gzipped answer
+
+
 def warm_static(root: Path = STATIC_DIR) -> None:
-    """Hash every static file and gzip the text ones now, at startup, not on a first request."""
+    """Hash every static file and gzip the text ones now, at startup, not on a first request;
+    the text files' answers are then kept ready (HashedStaticFiles)."""
     for path in root.rglob("*"):
         if path.is_file():
-            file_hash(path.relative_to(root).as_posix(), root)
-            compressed(path)
+            relative = path.relative_to(root).as_posix()
+            digest = file_hash(relative, root)
+            body = compressed(path)
+            if body is not None and digest is not None:
+                st = path.stat()
+                media_type = mimetypes.guess_type(path.name)[0] or "text/plain"
+                _warm[relative] = Warm(path, st.st_mtime_ns, st.st_size, digest, body, media_type)
+
+
+def warm_answer(path: str, scope: Scope) -> Response | None:
+    """A warm text file's gzipped answer (or 304), with no thread hop or file read: a first
+    load asks for some forty modules, each through this one process. None where StaticFiles
+    must answer: not a GET, a range, no gzip, not warmed, or changed on disk since."""
+    warm = _warm.get(path)
+    if warm is None or scope["method"] != "GET":
+        return None
+    headers = Headers(scope=scope)
+    if "range" in headers or not accepts_gzip(headers):
+        return None
+    try:
+        st = os.stat(warm.path)
+    except OSError:
+        return None
+    if (st.st_mtime_ns, st.st_size) != (warm.mtime_ns, warm.size):
+        return None
+    query = scope.get("query_string", b"").decode("latin-1")
+    match = re.search(r"(?:^|&)v=([0-9a-f]+)", query)
+    etag = f'W/"{warm.digest}"'
+    answer = {
+        "etag": etag,
+        "vary": "accept-encoding",
+        "cache-control": LONG_CACHE if match and match.group(1) == warm.digest else REVALIDATE,
+    }
+    if etag in [tag.strip() for tag in headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=answer)
+    answer["content-encoding"] = "gzip"
+    return Response(warm.body, headers=answer, media_type=warm.media_type)
 
 
 class HashedStaticFiles(StaticFiles):
     """StaticFiles that lets browsers cache for a year when ?v= names the current content, and
-    sends text files gzipped to browsers that accept it (server.web.gzipped)."""
+    sends text files gzipped to browsers that accept it (server.web.gzipped); a warmed text
+    file is answered from memory (warm_answer)."""
 
     async def get_response(self, path: str, scope: Scope):
+        warm = warm_answer(path, scope)
+        if warm is not None:
+            return warm
         response = await super().get_response(path, scope)
         query = scope.get("query_string", b"").decode("latin-1")
         match = re.search(r"(?:^|&)v=([0-9a-f]+)", query)

@@ -72,3 +72,31 @@ def test_accept_encoding_is_read_as_http_says(value, ok):
 def test_head_on_pages_answers_like_get(client, path):
     r = client.head(path)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+
+
+def test_a_warm_module_is_answered_from_memory_until_it_changes(client, tmp_path, monkeypatch):
+    assets.warm_static()
+    url = assets.static("js/api.js")
+    original = (STATIC_DIR / "js" / "api.js").read_bytes()
+    read = []
+    monkeypatch.setattr(assets.StaticFiles, "get_response", lambda *a: read.append(a))
+    r = client.get(url, headers=GZIP)  # (StaticFiles is never asked)
+    assert r.status_code == 200 and r.content == original and not read
+    assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "accept-encoding"
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.headers["cache-control"] == assets.LONG_CACHE
+    again = client.get(url, headers={**GZIP, "If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    stale = client.get(url.split("?")[0] + "?v=0123", headers=GZIP)
+    assert stale.headers["cache-control"] == assets.REVALIDATE and stale.content == original
+    monkeypatch.undo()
+    # an edited file (another mtime) is StaticFiles' to answer again, with its new content
+    js = tmp_path / "x.js"
+    js.write_text("let a = 1;\n")
+    monkeypatch.setattr(assets, "_warm", {})
+    assets.warm_static(tmp_path)
+    assert assets._warm["x.js"].body
+    js.write_text("let b = 22;\n")
+    scope = {"type": "http", "method": "GET", "headers": [(b"accept-encoding", b"gzip")]}
+    assert assets.warm_answer("x.js", scope) is None
+    assert assets.warm_answer("missing.js", scope) is None
