@@ -14,7 +14,7 @@ import re
 import struct
 
 import pytest
-from pagekit import open_page
+from pagekit import open_page, shot
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +70,7 @@ def wait_held(page, hold: HoldBackward, n: int = 1):
 
 def test_the_network_is_drawn_and_played_before_its_gradients(page, server_url):
     hold = HoldBackward(page)
+    page.set_viewport_size({"width": 1024, "height": 768})  # a projector
     text = "Twinkle, twinkle!"
     page.goto(f"{server_url}/?model=lstm-rhymes&text=Twinkle%2C%20twinkle!")
     page.wait_for_selector("body[data-drawn-ms]", timeout=15000)
@@ -98,9 +99,11 @@ def test_the_network_is_drawn_and_played_before_its_gradients(page, server_url):
     assert "computing BPTT" in page.locator("#ledger").inner_text()
     assert "Computing the backward pass" in page.locator("#equations").inner_text()
     assert set(page.evaluate(GRAD_WIDTHS)) == {0}
+    shot(page, "forward-first-bptt-pending-1024")
 
     hold.release()
     page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    shot(page, "forward-first-bptt-arrived-1024")
     t = page.evaluate("() => window.__unrolled.state.t")
     back = page.evaluate(
         f"() => window.__unrolled.controller.trace.backward[{t}].contrib_norms.weight_hh"
