@@ -21,6 +21,7 @@ import webbrowser
 import uvicorn
 
 from server.core.settings import Settings
+from server.web.access_log import quiet_static
 from server.web.network import lan_addresses
 from server.web.slow_clients import HeaderTimeoutProtocol
 
@@ -101,6 +102,7 @@ def app_from_env():
     """The app factory uvicorn imports in each worker (--workers, --reload)."""
     from server.app import create_app
 
+    quiet_static()
     return create_app(Settings(), warm=True)
 
 
@@ -174,6 +176,7 @@ def _serve(settings: Settings, sock: socket.socket, port: int) -> None:
     from server.app import create_app
 
     config = uvicorn.Config(create_app(settings, warm=True), **common)
+    quiet_static()  # (after uvicorn has set its loggers up)
     uvicorn.Server(config).run(sockets=[sock])
 
 
