@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 
 from server.web import assets
 from server.web.access_log import QuietStatic
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.server import real_server
 
 
 def record(path: str, status: int) -> logging.LogRecord:
@@ -36,32 +29,12 @@ def test_the_filter_keeps_all_but_a_static_files_success():
 
 
 def test_a_running_server_logs_the_api_and_not_the_modules(tmp_path):
-    env = {**os.environ, "UNROLLED_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, url = real_server.start(tmp_path)
     try:
-        url, deadline = None, time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
-            url = m and m.group(1)
-        assert url, "the server did not start"
-        for _ in range(100):
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert httpx.get(url + assets.static("js/api.js")).status_code == 200
-        assert httpx.get(url + "/static/js/no-such-module.js").status_code == 404
-        assert httpx.get(url + "/api/models").status_code == 200
+        assert httpx.get(url + assets.static("js/api.js").lstrip("/")).status_code == 200
+        assert httpx.get(url + "static/js/no-such-module.js").status_code == 404
+        assert httpx.get(url + "api/models").status_code == 200
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=20)
+        out = real_server.stop(proc)
     assert "GET /api/models" in out and "/static/js/no-such-module.js" in out
     assert "/static/js/api.js" not in out

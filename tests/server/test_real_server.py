@@ -14,45 +14,19 @@ import httpx
 import pytest
 import websockets
 
+from tests.server import real_server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "UNROLLED_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
-        cwd=tmp_path_factory.mktemp("cwd"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    proc, url = real_server.start(
+        tmp_path_factory.mktemp("data"), cwd=tmp_path_factory.mktemp("cwd")
     )
-    try:
-        url = None
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"(http://127\.0\.0\.1:(\d+)/)", line)
-            url = m and m.group(1)
-        assert url, "the server did not print its URL"
-        assert not url.endswith(":0/")
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url + "api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    assert not url.endswith(":0/")
+    yield url
+    real_server.stop(proc)
 
 
 def test_health_and_page(server):

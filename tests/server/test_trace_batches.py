@@ -6,10 +6,6 @@ must not queue behind anyone's backward half."""
 
 import asyncio
 import json
-import os
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +22,7 @@ from server.tracing.batches import Batches
 from server.tracing.request import prepare
 from server.tracing.service import TraceService
 from server.tracing.slots import FIRST, LATER, Slots
+from tests.server import real_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = [
@@ -248,35 +245,9 @@ def test_a_burst_is_computed_in_batches_and_bptt_comes_after_every_first_frame(t
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "UNROLLED_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "UNROLLED_WS_RATE": "100",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", "--no-browser"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url, deadline = None, time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            m = re.search(r"(http://127\.0\.0\.1:\d+/)", proc.stdout.readline())
-            url = m and m.group(1)
-        assert url, "the server did not print its URL"
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url + "api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    proc, url = real_server.start(tmp_path_factory.mktemp("data"), UNROLLED_WS_RATE="100")
+    yield url
+    real_server.stop(proc)
 
 
 async def _student(ws_url: str, text: str, go: asyncio.Event) -> list:
